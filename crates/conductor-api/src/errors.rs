@@ -1,0 +1,203 @@
+//! Every non-2xx answer of this flavour, in the contract's envelope. Core errors are mapped
+//! in one exhaustive `match`: a new core error is a compile error here, not a 500.
+
+use actix_web::{
+    http::{header, StatusCode},
+    HttpRequest, HttpResponse,
+};
+use serde_json::{json, Map, Value};
+use signup_core::SignUpError;
+
+use crate::wire::{ErrorResponse, FieldProblem};
+
+/// Why a request to this flavour failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConductorError {
+    #[error("too many sign-up requests from this address")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("the body is not declared as JSON")]
+    UnsupportedMediaType,
+    #[error("the body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("the body is not a JSON object")]
+    MalformedJson { position: Option<(usize, usize)> },
+    #[error("invalid fields")]
+    Invalid(Vec<FieldProblem>),
+    #[error(transparent)]
+    SignUp(#[from] SignUpError),
+    #[error("unexpected failure")]
+    Unexpected(#[source] anyhow::Error),
+}
+
+impl ConductorError {
+    /// The `outcome` label of the sign-up counter.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Self::RateLimited { .. } => "rate_limited",
+            Self::UnsupportedMediaType
+            | Self::PayloadTooLarge { .. }
+            | Self::MalformedJson { .. }
+            | Self::Invalid(_) => "invalid",
+            Self::SignUp(SignUpError::UsernameTaken) => "username_taken",
+            Self::SignUp(SignUpError::EmailTaken) => "email_taken",
+            Self::SignUp(SignUpError::Overloaded { .. }) => "overloaded",
+            Self::SignUp(SignUpError::Unavailable(_)) | Self::Unexpected(_) => "error",
+        }
+    }
+
+    /// Renders the error; `request_id` goes into a 500's details so support can find the log.
+    pub fn render(&self, request_id: &str) -> HttpResponse {
+        let (status, message, details, retry_after): (StatusCode, String, Value, Option<u64>) =
+            match self {
+                Self::RateLimited { retry_after_secs } => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many sign-up requests, retry later".into(),
+                    json!({ "retry_after_seconds": retry_after_secs }),
+                    Some(*retry_after_secs),
+                ),
+                Self::UnsupportedMediaType => (
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "Content-Type must be application/json".into(),
+                    json!({}),
+                    None,
+                ),
+                Self::PayloadTooLarge { limit } => (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("Request body must not exceed {limit} bytes"),
+                    json!({ "limit_bytes": limit }),
+                    None,
+                ),
+                Self::MalformedJson { position } => (
+                    StatusCode::BAD_REQUEST,
+                    "Malformed JSON body".into(),
+                    position.map_or_else(
+                        || json!({}),
+                        |(line, column)| json!({ "line": line, "column": column }),
+                    ),
+                    None,
+                ),
+                Self::Invalid(problems) => {
+                    let mut errors = Map::new();
+                    for p in problems {
+                        errors.insert(p.field.into(), Value::String(p.problem.sentence(p.label)));
+                    }
+                    let message = problems.first().map_or_else(
+                        || "Invalid request parameter".to_string(),
+                        |p| {
+                            format!(
+                                "Invalid request parameter: {} {}",
+                                p.field,
+                                p.problem.predicate()
+                            )
+                        },
+                    );
+                    (
+                        StatusCode::BAD_REQUEST,
+                        message,
+                        json!({ "validation_errors": errors }),
+                        None,
+                    )
+                }
+                Self::SignUp(error) => match error {
+                    SignUpError::UsernameTaken => (
+                        StatusCode::CONFLICT,
+                        "Username already taken".into(),
+                        json!({ "field": "username" }),
+                        None,
+                    ),
+                    SignUpError::EmailTaken => (
+                        StatusCode::CONFLICT,
+                        "Email already registered".into(),
+                        json!({ "field": "email" }),
+                        None,
+                    ),
+                    SignUpError::Overloaded { retry_after_secs } => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "Server is busy, retry later".into(),
+                        json!({ "retry_after_seconds": retry_after_secs }),
+                        Some(*retry_after_secs),
+                    ),
+                    SignUpError::Unavailable(_) => unexpected(request_id),
+                },
+                Self::Unexpected(_) => unexpected(request_id),
+            };
+        if status.is_server_error() {
+            tracing::error!(error.cause_chain = ?anyhow_chain(self), "Sign-up failed");
+        }
+        let mut response = envelope(status, message, details);
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+fn unexpected(request_id: &str) -> (StatusCode, String, Value, Option<u64>) {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "An unexpected error occurred".into(),
+        json!({ "request_id": request_id }),
+        None,
+    )
+}
+
+fn anyhow_chain(error: &dyn std::error::Error) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
+}
+
+/// The error category the contract names for a status.
+fn category(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        413 => "Payload Too Large",
+        415 => "Unsupported Media Type",
+        429 => "Too Many Requests",
+        503 => "Service Unavailable",
+        _ => "Internal Server Error",
+    }
+}
+
+/// `{"error","message","timestamp","success":false,"details"}` with the given status.
+pub fn envelope(status: StatusCode, message: String, details: Value) -> HttpResponse {
+    HttpResponse::build(status).json(ErrorResponse {
+        error: category(status),
+        message,
+        timestamp: crate::timestamp_now(),
+        success: false,
+        details,
+    })
+}
+
+/// Unknown path inside the mount.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    envelope(
+        StatusCode::NOT_FOUND,
+        format!("No route for {} {}", req.method(), req.path()),
+        json!({}),
+    )
+}
+
+/// Known path, wrong method.
+pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    let mut response = envelope(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("Method {} is not allowed on {}", req.method(), req.path()),
+        json!({}),
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+    response
+}

@@ -1,0 +1,6 @@
+//! The Conductor flavour end to end over HTTP, on SQLite and (when configured) PostgreSQL.
+
+mod helpers;
+mod routing;
+mod sign_up;
+mod sign_up_failures;

@@ -1,0 +1,351 @@
+//! The accounts service: each call does one whole use case in one transaction.
+
+use std::{fmt, time::Duration};
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::{any::AnyRow, AnyConnection, Row};
+use uuid::Uuid;
+
+use crate::{
+    email::EmailAddress,
+    hashing::{HashingError, HashingPool, RETRY_AFTER_SECS},
+    outbox::{self, OutgoingMail},
+    password::Password,
+    store::{is_unique_violation, now_millis, Store},
+    tokens::{self, OneTimeToken, TokenPurpose},
+    username::Username,
+};
+
+/// An account's identity: a UUID v7 (time-ordered, so inserts stay at the index's end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AccountId(pub Uuid);
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::str::FromStr for AccountId {
+    type Err = uuid::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s).map(Self)
+    }
+}
+
+/// A namespace of accounts: an address or user name may hold one account per realm.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Realm(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a realm is 1 to 64 characters of a-z, 0-9, '-', '_' and '.' (got {0:?})")]
+pub struct InvalidRealm(String);
+
+impl Realm {
+    pub fn parse(raw: &str) -> Result<Self, InvalidRealm> {
+        let valid = (1..=64).contains(&raw.len())
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
+        if valid {
+            Ok(Self(raw.to_string()))
+        } else {
+            Err(InvalidRealm(raw.to_string()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountStatus {
+    Active,
+    PendingVerification,
+}
+
+impl AccountStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::PendingVerification => "pending_verification",
+        }
+    }
+
+    fn parse(raw: &str) -> Self {
+        match raw {
+            "pending_verification" => Self::PendingVerification,
+            _ => Self::Active,
+        }
+    }
+}
+
+/// An account as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    pub id: AccountId,
+    pub realm: String,
+    pub email: String,
+    pub username: Option<String>,
+    /// Flavour-specific fields (names, nickname, ...), as a JSON object.
+    pub profile: serde_json::Value,
+    pub status: AccountStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Everything a sign-up needs, already parsed.
+#[derive(Debug)]
+pub struct NewAccount {
+    pub realm: Realm,
+    pub email: EmailAddress,
+    pub username: Option<Username>,
+    pub password: Option<Password>,
+    pub profile: serde_json::Value,
+    pub status: AccountStatus,
+    /// Mint a one-time token of this purpose and lifetime, for the mail to carry.
+    pub confirmation: Option<(TokenPurpose, Duration)>,
+}
+
+/// What a sign-up can end in besides success. Flavours map each to their own wire shape.
+#[derive(Debug, thiserror::Error)]
+pub enum SignUpError {
+    #[error("the user name is taken in this realm")]
+    UsernameTaken,
+    #[error("the e-mail address is taken in this realm")]
+    EmailTaken,
+    #[error("the service is overloaded")]
+    Overloaded { retry_after_secs: u64 },
+    #[error("the service is unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfirmError {
+    #[error("the token is unknown, used or expired")]
+    InvalidToken,
+    #[error("the service is unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+impl From<sqlx::Error> for SignUpError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Unavailable(e.into())
+    }
+}
+
+impl From<sqlx::Error> for ConfirmError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Unavailable(e.into())
+    }
+}
+
+/// The accounts service. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Accounts {
+    store: Store,
+    hasher: HashingPool,
+}
+
+const ACCOUNT_COLUMNS: &str = "id, realm, email, username, profile, status, created_at";
+
+impl Accounts {
+    pub fn new(store: Store, hasher: HashingPool) -> Self {
+        Self { store, hasher }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn hasher(&self) -> &HashingPool {
+        &self.hasher
+    }
+
+    /// Creates an account and queues its mail in one transaction.
+    ///
+    /// Taken names are found before any hashing (a duplicate costs no argon2 time); the
+    /// unique indexes still decide races, so concurrent sign-ups of one name make one account.
+    /// `mail` renders the message to queue, given the account and its one-time token.
+    #[tracing::instrument(name = "Signing up a new account", skip_all, fields(realm = %new.realm.as_str()))]
+    pub async fn sign_up<F>(&self, new: NewAccount, mail: F) -> Result<Account, SignUpError>
+    where
+        F: FnOnce(&Account, Option<&OneTimeToken>) -> Option<OutgoingMail>,
+    {
+        let username_key = new.username.as_ref().map(|u| u.key().to_string());
+        if let Some(taken) = self
+            .find_taken(&new.realm, new.email.key(), username_key.as_deref())
+            .await?
+        {
+            return Err(taken);
+        }
+        let password_hash = match new.password {
+            Some(password) => Some(self.hasher.hash(password).await.map_err(|e| match e {
+                HashingError::Overloaded => SignUpError::Overloaded {
+                    retry_after_secs: RETRY_AFTER_SECS,
+                },
+                HashingError::Failed(msg) => SignUpError::Unavailable(anyhow::anyhow!(msg)),
+            })?),
+            None => None,
+        };
+        let now = now_millis();
+        let account = Account {
+            id: AccountId(Uuid::now_v7()),
+            realm: new.realm.as_str().to_string(),
+            email: new.email.as_str().to_string(),
+            username: new.username.as_ref().map(|u| u.as_str().to_string()),
+            profile: new.profile,
+            status: new.status,
+            created_at: from_millis(now),
+        };
+        let token = new.confirmation.map(|_| OneTimeToken::generate());
+
+        let mut tx = self.store.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO accounts (id, realm, email, email_key, username, username_key, password_hash, profile, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        )
+        .bind(account.id.to_string())
+        .bind(&account.realm)
+        .bind(&account.email)
+        .bind(new.email.key())
+        .bind(account.username.clone())
+        .bind(username_key.clone())
+        .bind(password_hash.as_ref().map(|h| h.as_str().to_string()))
+        .bind(account.profile.to_string())
+        .bind(account.status.as_str())
+        .bind(now)
+        .execute(&mut *tx.tx)
+        .await;
+        if let Err(error) = inserted {
+            drop(tx);
+            if is_unique_violation(&error) {
+                // Lost a race: say which name the winner took.
+                return Err(self
+                    .find_taken(&new.realm, new.email.key(), username_key.as_deref())
+                    .await?
+                    .unwrap_or(SignUpError::EmailTaken));
+            }
+            return Err(error.into());
+        }
+        if let (Some(token), Some((purpose, ttl))) = (&token, new.confirmation) {
+            tokens::insert(&mut tx.tx, token, account.id, purpose, ttl).await?;
+        }
+        let queued = match mail(&account, token.as_ref()) {
+            Some(message) => {
+                outbox::enqueue_mail(&mut tx.tx, Some(account.id), &message).await?;
+                true
+            }
+            None => false,
+        };
+        tx.commit().await?;
+        if queued {
+            self.store.outbox_signal().notify_one();
+        }
+        tracing::info!(account_id = %account.id, "Account created");
+        Ok(account)
+    }
+
+    /// Consumes a one-time token and activates its account.
+    #[tracing::instrument(name = "Confirming an account", skip_all)]
+    pub async fn confirm(
+        &self,
+        purpose: TokenPurpose,
+        raw_token: &str,
+    ) -> Result<Account, ConfirmError> {
+        let mut tx = self.store.begin_write().await?;
+        let Some(id) = tokens::consume(&mut tx.tx, raw_token, purpose).await? else {
+            return Err(ConfirmError::InvalidToken);
+        };
+        sqlx::query("UPDATE accounts SET status = 'active', updated_at = $1 WHERE id = $2")
+            .bind(now_millis())
+            .bind(id.to_string())
+            .execute(&mut *tx.tx)
+            .await?;
+        let account = fetch_account(&mut tx.tx, id)
+            .await?
+            .ok_or(ConfirmError::InvalidToken)?;
+        tx.commit().await?;
+        Ok(account)
+    }
+
+    /// Finds an account by its id.
+    pub async fn find(&self, id: AccountId) -> Result<Option<Account>, sqlx::Error> {
+        let mut conn = self.store.pool().acquire().await?;
+        fetch_account(&mut conn, id).await
+    }
+
+    /// Finds an account of a realm by address.
+    pub async fn find_by_email(
+        &self,
+        realm: &Realm,
+        email: &EmailAddress,
+    ) -> Result<Option<Account>, sqlx::Error> {
+        let sql =
+            format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE realm = $1 AND email_key = $2");
+        let row = sqlx::query(&sql)
+            .bind(realm.as_str())
+            .bind(email.key())
+            .fetch_optional(self.store.pool())
+            .await?;
+        row.map(|r| account_from_row(&r)).transpose()
+    }
+
+    /// Which of the names is already taken in the realm; the user name wins when both are.
+    async fn find_taken(
+        &self,
+        realm: &Realm,
+        email_key: &str,
+        username_key: Option<&str>,
+    ) -> Result<Option<SignUpError>, SignUpError> {
+        let rows = sqlx::query(
+            "SELECT email_key, username_key FROM accounts WHERE realm = $1 AND (email_key = $2 OR username_key = $3)",
+        )
+        .bind(realm.as_str())
+        .bind(email_key)
+        .bind(username_key.map(str::to_string))
+        .fetch_all(self.store.pool())
+        .await?;
+        let mut email_taken = false;
+        for row in rows {
+            let taken_username: Option<String> = row.try_get("username_key")?;
+            if username_key.is_some() && taken_username.as_deref() == username_key {
+                return Ok(Some(SignUpError::UsernameTaken));
+            }
+            let taken_email: String = row.try_get("email_key")?;
+            email_taken |= taken_email == email_key;
+        }
+        Ok(email_taken.then_some(SignUpError::EmailTaken))
+    }
+}
+
+async fn fetch_account(
+    conn: &mut AnyConnection,
+    id: AccountId,
+) -> Result<Option<Account>, sqlx::Error> {
+    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
+    let row = sqlx::query(&sql)
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| account_from_row(&r)).transpose()
+}
+
+fn account_from_row(row: &AnyRow) -> Result<Account, sqlx::Error> {
+    let id: String = row.try_get("id")?;
+    let profile: String = row.try_get("profile")?;
+    let status: String = row.try_get("status")?;
+    Ok(Account {
+        id: id.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        realm: row.try_get("realm")?,
+        email: row.try_get("email")?,
+        username: row.try_get("username")?,
+        profile: serde_json::from_str(&profile).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        status: AccountStatus::parse(&status),
+        created_at: from_millis(row.try_get("created_at")?),
+    })
+}
+
+fn from_millis(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}

@@ -1,0 +1,343 @@
+//! Configuration: built-in defaults, then an optional TOML file, then `SIGNUP__SECTION__KEY`
+//! environment variables. Every section refuses unknown keys.
+//!
+//! The sections the core owns live here; the gateway composes them with each flavour's own
+//! section into its `Settings`, and loads the whole with [`load`].
+
+use std::{net::SocketAddr, path::Path, path::PathBuf};
+
+use ipnet::IpNet;
+use secrecy::SecretString;
+use serde::{de::DeserializeOwned, Deserialize, Serialize, Serializer};
+
+/// Prefix of the environment variables that override the file.
+pub const ENV_PREFIX: &str = "SIGNUP";
+/// Environment variable naming the configuration file when `--config` is not given.
+pub const CONFIG_PATH_VAR: &str = "SIGNUP_CONFIG";
+
+/// Keys whose environment value is a comma-separated list.
+const LIST_KEYS: &[&str] = &["server.trusted_proxies"];
+
+/// Loads `T` from its serde defaults, the optional TOML file, then the environment.
+///
+/// An unknown key, in the file or the environment, is an error that names it.
+pub fn load<T: DeserializeOwned>(file: Option<&Path>) -> Result<T, config::ConfigError> {
+    let mut builder = config::Config::builder();
+    if let Some(path) = file {
+        builder = builder.add_source(
+            config::File::from(path.to_path_buf())
+                .format(config::FileFormat::Toml)
+                .required(true),
+        );
+    }
+    let mut env = config::Environment::with_prefix(ENV_PREFIX)
+        .prefix_separator("__")
+        .separator("__")
+        .try_parsing(true)
+        .list_separator(",");
+    for key in LIST_KEYS {
+        env = env.with_list_parse_key(key);
+    }
+    builder.add_source(env).build()?.try_deserialize()
+}
+
+/// `development` runs with generated secrets and says so; `production` refuses to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    #[default]
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    /// Base of every link and image URL the gateway hands out.
+    pub public_url: String,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Largest request body a flavour reads.
+    pub body_limit_bytes: usize,
+    /// How long in-flight requests may take to finish after SIGTERM.
+    pub shutdown_timeout_secs: u64,
+    /// Actix worker threads; 0 means one per core.
+    pub workers: usize,
+    /// `pretty` or `json` log lines.
+    pub log_format: LogFormat,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".into(),
+            trusted_proxies: Vec::new(),
+            body_limit_bytes: 64 * 1024,
+            shutdown_timeout_secs: 30,
+            workers: 0,
+            log_format: LogFormat::Pretty,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `sqlite://path/to/file.db` (created if missing) or `postgres://user@host/db`.
+    pub url: String,
+    pub max_connections: u32,
+    pub run_migrations: bool,
+    /// How long a request waits for a connection before the store answers `Unavailable`.
+    pub acquire_timeout_secs: u64,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://data/signup.db".into(),
+            max_connections: 16,
+            run_migrations: true,
+            acquire_timeout_secs: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HashingSettings {
+    /// Argon2id memory cost in KiB (OWASP: 19456).
+    pub memory_kib: u32,
+    /// Argon2id passes (OWASP: 2).
+    pub iterations: u32,
+    /// Argon2id lanes (OWASP: 1).
+    pub parallelism: u32,
+    /// Hashes computed at once; 0 means one per core.
+    pub workers: usize,
+    /// Sign-ups allowed to wait for a worker; past it the answer is `Overloaded` at once.
+    pub queue: usize,
+}
+
+impl Default for HashingSettings {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+            workers: 0,
+            queue: 64,
+        }
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenSettings {
+    /// Signing secret for access tokens. Required when `profile = "production"`.
+    #[serde(serialize_with = "mask_secret")]
+    pub secret: Option<SecretString>,
+    pub access_ttl_secs: u64,
+    pub refresh_ttl_secs: u64,
+    /// Lifetime of confirmation and activation links.
+    pub confirmation_ttl_secs: u64,
+}
+
+impl std::fmt::Debug for TokenSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSettings")
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("access_ttl_secs", &self.access_ttl_secs)
+            .field("refresh_ttl_secs", &self.refresh_ttl_secs)
+            .field("confirmation_ttl_secs", &self.confirmation_ttl_secs)
+            .finish()
+    }
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        Self {
+            secret: None,
+            access_ttl_secs: 900,
+            refresh_ttl_secs: 604_800,
+            confirmation_ttl_secs: 86_400,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    /// Print each mail, links included, to the log (development).
+    #[default]
+    Log,
+    /// Write one `.eml` file per mail into `mail.dir`.
+    File,
+    /// Deliver over SMTP (not available yet: refused at start).
+    Smtp,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailSettings {
+    pub transport: MailTransport,
+    pub dir: PathBuf,
+    pub from: String,
+    /// Shown in subjects and greetings.
+    pub site_name: String,
+    /// Attempts before a mail is marked `dead`.
+    pub max_attempts: u32,
+    /// How often an idle outbox worker looks for due mail.
+    pub poll_interval_ms: u64,
+    pub smtp: SmtpSettings,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            transport: MailTransport::Log,
+            dir: PathBuf::from("data/mail"),
+            from: "signup@localhost".into(),
+            site_name: "signup-gateway".into(),
+            max_attempts: 8,
+            poll_interval_ms: 500,
+            smtp: SmtpSettings::default(),
+        }
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: String,
+    #[serde(serialize_with = "mask_secret")]
+    pub password: Option<SecretString>,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 25,
+            tls: SmtpTls::Starttls,
+            username: String::new(),
+            password: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    None,
+    #[default]
+    Starttls,
+    Tls,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSettings {
+    /// Sign-up requests one client address may make per minute; 0 turns the limit off.
+    pub per_ip_per_minute: u32,
+    /// Requests allowed at once before the per-minute pace applies.
+    pub burst: u32,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self {
+            per_ip_per_minute: 60,
+            burst: 20,
+        }
+    }
+}
+
+fn mask_secret<S: Serializer>(secret: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(_) => s.serialize_some("<redacted>"),
+        None => s.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Sample {
+        #[serde(default)]
+        server: ServerSettings,
+        #[serde(default)]
+        #[allow(dead_code)]
+        tokens: TokenSettings,
+    }
+
+    #[test]
+    fn secrets_are_masked_in_debug_and_serialisation() {
+        let tokens = TokenSettings {
+            secret: Some(SecretString::from("hunter2-hunter2")),
+            ..TokenSettings::default()
+        };
+        let debug = format!("{tokens:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        let json = serde_json::to_string(&tokens).unwrap();
+        assert!(!json.contains("hunter2"), "{json}");
+        assert!(json.contains("<redacted>"), "{json}");
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gateway.toml");
+        std::fs::write(
+            &path,
+            "[server]\nlisten = \"127.0.0.1:9000\"\nlisen = \"x\"\n",
+        )
+        .unwrap();
+        let err = load::<Sample>(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn the_file_overrides_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gateway.toml");
+        std::fs::write(
+            &path,
+            "[server]\nlisten = \"127.0.0.1:9000\"\ntrusted_proxies = [\"10.0.0.0/8\"]\n",
+        )
+        .unwrap();
+        let sample: Sample = load(Some(&path)).unwrap();
+        assert_eq!(sample.server.listen.port(), 9000);
+        assert_eq!(
+            sample.server.trusted_proxies,
+            vec!["10.0.0.0/8".parse::<IpNet>().unwrap()]
+        );
+        assert_eq!(sample.server.body_limit_bytes, 65_536);
+    }
+}

@@ -1,0 +1,122 @@
+//! Prometheus metrics shared by the core, the flavours and the gateway.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+/// Every metric the service exports, registered in one registry.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    registry: Registry,
+    /// `signup_http_requests_total{flavour,route,status}`
+    pub http_requests: IntCounterVec,
+    /// `signup_sign_ups_total{flavour,outcome}`
+    pub sign_ups: IntCounterVec,
+    /// Sign-ups waiting for a hashing worker.
+    pub hashing_queue_depth: IntGauge,
+    /// Hashes running now.
+    pub hashing_running: IntGauge,
+    /// Time spent waiting for a hashing worker.
+    pub hashing_wait_seconds: Histogram,
+    /// Hashes refused because the queue was full.
+    pub hashing_rejected: prometheus::IntCounter,
+    /// `signup_outbox_messages_total{kind,result}`: delivered, retried, dead.
+    pub outbox_messages: IntCounterVec,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let http_requests = IntCounterVec::new(
+            Opts::new(
+                "signup_http_requests_total",
+                "HTTP requests by flavour, route and status.",
+            ),
+            &["flavour", "route", "status"],
+        )
+        .expect("static metric definition");
+        let sign_ups = IntCounterVec::new(
+            Opts::new(
+                "signup_sign_ups_total",
+                "Sign-up attempts by flavour and outcome.",
+            ),
+            &["flavour", "outcome"],
+        )
+        .expect("static metric definition");
+        let hashing_queue_depth = IntGauge::new(
+            "signup_hashing_queue_depth",
+            "Sign-ups waiting for a password-hashing worker.",
+        )
+        .expect("static metric definition");
+        let hashing_running = IntGauge::new(
+            "signup_hashing_running",
+            "Password hashes being computed now.",
+        )
+        .expect("static metric definition");
+        let hashing_wait_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "signup_hashing_wait_seconds",
+                "Time a sign-up waited for a password-hashing worker.",
+            )
+            .buckets(vec![
+                0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+        )
+        .expect("static metric definition");
+        let hashing_rejected = prometheus::IntCounter::new(
+            "signup_hashing_rejected_total",
+            "Hash requests refused at once because the wait queue was full.",
+        )
+        .expect("static metric definition");
+        let outbox_messages = IntCounterVec::new(
+            Opts::new(
+                "signup_outbox_messages_total",
+                "Outbox deliveries by kind and result.",
+            ),
+            &["kind", "result"],
+        )
+        .expect("static metric definition");
+        for collector in [
+            Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(sign_ups.clone()),
+            Box::new(hashing_queue_depth.clone()),
+            Box::new(hashing_running.clone()),
+            Box::new(hashing_wait_seconds.clone()),
+            Box::new(hashing_rejected.clone()),
+            Box::new(outbox_messages.clone()),
+        ] {
+            registry
+                .register(collector)
+                .expect("metric names are unique");
+        }
+        Self {
+            registry,
+            http_requests,
+            sign_ups,
+            hashing_queue_depth,
+            hashing_running,
+            hashing_wait_seconds,
+            hashing_rejected,
+            outbox_messages,
+        }
+    }
+
+    /// Counts one sign-up attempt of `flavour` that ended in `outcome`.
+    pub fn record_sign_up(&self, flavour: &str, outcome: &str) {
+        self.sign_ups.with_label_values(&[flavour, outcome]).inc();
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        // Encoding into a Vec cannot fail for the text format.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buffer);
+        String::from_utf8_lossy(&buffer).into_owned()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,34 @@
+# signup-gateway tasks. `just` lists them.
+
+# List the recipes
+default:
+    @just --list
+
+# Serve on 127.0.0.1:8080 with the embedded SQLite store (no setup needed)
+run *ARGS:
+    cargo run --release -p gateway -- {{ARGS}}
+
+# Format check, clippy -D warnings, then every test and doc test (PostgreSQL too when TEST_POSTGRES_URL is set)
+test: lint
+    cargo test --workspace --no-fail-fast
+
+# cargo fmt --check and clippy on every target
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Format the code
+fmt:
+    cargo fmt --all
+
+# Release build under load (wrk): sign-ups/s, p50/p99, peak RSS, raw argon2 rate, 400 path vs bare Actix; SQLite and PostgreSQL
+bench:
+    bash bench/run.sh
+
+# Apply the migrations to the configured database
+migrate:
+    cargo run --release -p gateway -- migrate
+
+# Start a local PostgreSQL cluster if it is down (Debian layout)
+db-up:
+    pg_isready -h 127.0.0.1 -q || pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start

@@ -197,6 +197,9 @@ pub struct MailSettings {
     pub max_attempts: u32,
     /// How often an idle outbox worker looks for due mail.
     pub poll_interval_ms: u64,
+    /// How long a claimed outbox row stays reserved for the instance that claimed it; an
+    /// instance that dies mid-send releases its rows when this runs out.
+    pub lease_secs: u64,
     pub smtp: SmtpSettings,
 }
 
@@ -209,6 +212,7 @@ impl Default for MailSettings {
             site_name: "signup-gateway".into(),
             max_attempts: 8,
             poll_interval_ms: 500,
+            lease_secs: 60,
             smtp: SmtpSettings::default(),
         }
     }

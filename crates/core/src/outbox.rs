@@ -17,8 +17,6 @@ use crate::{
     store::{now_millis, Backend, Store},
 };
 
-/// How long a claimed row stays reserved for the worker that claimed it.
-const LEASE: Duration = Duration::from_secs(60);
 /// Rows claimed per pass.
 const BATCH: i64 = 16;
 
@@ -145,6 +143,7 @@ pub struct OutboxWorker {
     metrics: Metrics,
     max_attempts: u32,
     poll_interval: Duration,
+    lease: Duration,
     wake: Arc<Notify>,
 }
 
@@ -165,6 +164,7 @@ impl OutboxWorker {
             metrics,
             max_attempts: settings.max_attempts.max(1),
             poll_interval: Duration::from_millis(settings.poll_interval_ms.max(10)),
+            lease: Duration::from_secs(settings.lease_secs.max(1)),
             wake,
         }
     }
@@ -207,7 +207,7 @@ impl OutboxWorker {
 
     async fn claim(&self) -> anyhow::Result<Vec<Claimed>> {
         let now = now_millis();
-        let lease_end = now + i64::try_from(LEASE.as_millis()).unwrap_or(60_000);
+        let lease_end = now + i64::try_from(self.lease.as_millis()).unwrap_or(60_000);
         let lock = match self.store.backend() {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",

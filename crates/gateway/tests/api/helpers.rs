@@ -1,0 +1,110 @@
+use std::time::Duration;
+
+use gateway::{Application, Settings};
+use serde_json::{json, Value};
+use signup_core::{config::MailTransport, store::Store, Services};
+use signup_test_support::{Backend, TestDatabase};
+use sqlx::Row;
+
+pub struct TestGateway {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub store: Store,
+    pub services: Services,
+    pub mail_dir: std::path::PathBuf,
+}
+
+/// Settings for a test gateway on `db`: a free port, cheap hashing, no rate limit, mail
+/// written to files beside the database.
+pub fn test_settings(db: &TestDatabase) -> Settings {
+    let mut settings = Settings::default();
+    settings.server.listen = "127.0.0.1:0".parse().expect("address");
+    settings.server.workers = 2;
+    settings.database.url = db.url().to_string();
+    settings.hashing.memory_kib = 256;
+    settings.hashing.iterations = 1;
+    settings.hashing.workers = 2;
+    settings.rate_limit.per_ip_per_minute = 0;
+    settings.mail.transport = MailTransport::File;
+    settings.mail.dir = db.dir().join("mail");
+    settings.mail.poll_interval_ms = 50;
+    settings
+}
+
+pub async fn spawn_gateway(db: &TestDatabase, tweak: impl FnOnce(&mut Settings)) -> TestGateway {
+    let mut settings = test_settings(db);
+    tweak(&mut settings);
+    let mail_dir = settings.mail.dir.clone();
+    let app = Application::build(settings)
+        .await
+        .expect("build the gateway");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let store = app.store().clone();
+    let services = app.services().clone();
+    tokio::spawn(app.run_until_stopped());
+    TestGateway {
+        address,
+        client: reqwest::Client::new(),
+        store,
+        services,
+        mail_dir,
+    }
+}
+
+impl TestGateway {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn sign_up(&self, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/conductor/auth/signup"))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        count(&self.store, sql).await
+    }
+}
+
+pub async fn count(store: &Store, sql: &str) -> i64 {
+    sqlx::query(sql)
+        .fetch_one(store.pool())
+        .await
+        .expect("count query")
+        .try_get::<i64, _>(0)
+        .expect("a count")
+}
+
+pub fn sign_up_body(n: usize) -> Value {
+    json!({
+        "username": format!("user{n}"),
+        "password": "correct horse battery",
+        "email": format!("user{n}@example.com"),
+        "first_name": "Test",
+        "last_name": format!("User {n}"),
+    })
+}
+
+/// Polls `check` every 50 ms for up to `limit`.
+pub async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+pub async fn create_db(backend: Backend) -> TestDatabase {
+    TestDatabase::create(backend).await
+}

@@ -172,6 +172,18 @@ impl Accounts {
     where
         F: FnOnce(&Account, Option<&OneTimeToken>) -> Option<OutgoingMail>,
     {
+        let overloaded = |e: HashingError| match e {
+            HashingError::Overloaded => SignUpError::Overloaded {
+                retry_after_secs: RETRY_AFTER_SECS,
+            },
+            HashingError::Failed(msg) => SignUpError::Unavailable(anyhow::anyhow!(msg)),
+        };
+        // The place in the hashing pool comes first: when the pool is full, refusing costs
+        // nothing, not even the duplicate query.
+        let reservation = match &new.password {
+            Some(_) => Some(self.hasher.reserve().map_err(overloaded)?),
+            None => None,
+        };
         let username_key = new.username.as_ref().map(|u| u.key().to_string());
         if let Some(taken) = self
             .find_taken(&new.realm, new.email.key(), username_key.as_deref())
@@ -179,14 +191,14 @@ impl Accounts {
         {
             return Err(taken);
         }
-        let password_hash = match new.password {
-            Some(password) => Some(self.hasher.hash(password).await.map_err(|e| match e {
-                HashingError::Overloaded => SignUpError::Overloaded {
-                    retry_after_secs: RETRY_AFTER_SECS,
-                },
-                HashingError::Failed(msg) => SignUpError::Unavailable(anyhow::anyhow!(msg)),
-            })?),
-            None => None,
+        let password_hash = match (new.password, reservation) {
+            (Some(password), Some(reservation)) => Some(
+                self.hasher
+                    .hash_reserved(reservation, password)
+                    .await
+                    .map_err(overloaded)?,
+            ),
+            _ => None,
         };
         let now = now_millis();
         let account = Account {

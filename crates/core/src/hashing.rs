@@ -7,16 +7,19 @@
 use std::{
     sync::{
         atomic::{AtomicUsize, Ordering},
-        Arc,
+        mpsc, Arc, Mutex,
     },
     time::Instant,
 };
 
 use argon2::{
-    password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
-    Algorithm, Argon2, Params, Version,
+    password_hash::{rand_core::OsRng, PasswordHash, PasswordVerifier},
+    Algorithm, Argon2, Block, Params, Version,
 };
-use tokio::sync::Semaphore;
+use base64::{engine::general_purpose::STANDARD_NO_PAD, Engine};
+use rand::RngCore;
+use tokio::sync::oneshot;
+use zeroize::Zeroize;
 
 use crate::{config::HashingSettings, metrics::Metrics, password::Password};
 
@@ -47,15 +50,76 @@ impl std::fmt::Debug for PasswordHashString {
     }
 }
 
-/// The bounded hashing pool. Cheap to clone; clones share the bounds.
+/// One thread's argon2id hasher: it keeps its `m` KiB of working memory between hashes, so
+/// a hash neither allocates nor faults in fresh pages, and memory stays `workers x m`.
+pub struct Hasher {
+    argon2: Argon2<'static>,
+    params: Params,
+    memory: Vec<Block>,
+}
+
+impl std::fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hasher")
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Hasher {
+    pub fn new(settings: &HashingSettings) -> anyhow::Result<Self> {
+        let params = Params::new(
+            settings.memory_kib,
+            settings.iterations,
+            settings.parallelism,
+            None,
+        )
+        .map_err(|e| anyhow::anyhow!("invalid [hashing] parameters: {e}"))?;
+        Ok(Self {
+            argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone()),
+            memory: vec![Block::default(); params.block_count()],
+            params,
+        })
+    }
+
+    /// Hashes with a fresh 128-bit salt and returns the PHC string.
+    pub fn hash(&mut self, password: &[u8]) -> Result<String, HashingError> {
+        let mut salt = [0u8; 16];
+        OsRng.fill_bytes(&mut salt);
+        let mut output = [0u8; 32];
+        self.argon2
+            .hash_password_into_with_memory(password, &salt, &mut output, &mut self.memory)
+            .map_err(|e| HashingError::Failed(e.to_string()))?;
+        let phc = format!(
+            "$argon2id$v=19$m={},t={},p={}${}${}",
+            self.params.m_cost(),
+            self.params.t_cost(),
+            self.params.p_cost(),
+            STANDARD_NO_PAD.encode(salt),
+            STANDARD_NO_PAD.encode(output),
+        );
+        output.zeroize();
+        Ok(phc)
+    }
+
+    /// Whether `password` matches the PHC string (with the parameters the string names).
+    pub fn verify(&self, password: &[u8], phc: &str) -> Result<bool, HashingError> {
+        let parsed = PasswordHash::new(phc).map_err(|e| HashingError::Failed(e.to_string()))?;
+        Ok(self.argon2.verify_password(password, &parsed).is_ok())
+    }
+}
+
+type Job = Box<dyn FnOnce(&mut Hasher) + Send>;
+
+/// The bounded hashing pool. Cheap to clone; clones share the bounds and the threads, which
+/// end when the last clone is dropped.
 #[derive(Clone)]
 pub struct HashingPool {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    argon2: Argon2<'static>,
-    workers: Arc<Semaphore>,
+    jobs: Mutex<mpsc::Sender<Job>>,
     capacity: usize,
     worker_count: usize,
     in_flight: AtomicUsize,
@@ -75,57 +139,56 @@ impl std::fmt::Debug for HashingPool {
     }
 }
 
-/// Counts a waiter on a gauge for as long as it lives (a caller may give up while waiting).
-struct GaugeGuard(prometheus::IntGauge);
+/// A place in the pool (running or waiting), held from [`HashingPool::reserve`] until the
+/// job it is spent on ends, or until it is dropped unspent.
+pub struct Reservation(Arc<Inner>);
 
-impl GaugeGuard {
-    fn new(gauge: &prometheus::IntGauge) -> Self {
-        gauge.inc();
-        Self(gauge.clone())
+impl std::fmt::Debug for Reservation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Reservation")
     }
 }
 
-impl Drop for GaugeGuard {
-    fn drop(&mut self) {
-        self.0.dec();
-    }
-}
-
-/// Leaves the pool's admission count when the job ends, however it ends.
-struct Admission(Arc<Inner>);
-
-impl Drop for Admission {
+impl Drop for Reservation {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 impl HashingPool {
+    /// Starts `workers` hashing threads (0 = one per core).
     pub fn new(settings: &HashingSettings, metrics: Metrics) -> anyhow::Result<Self> {
-        let params = Params::new(
-            settings.memory_kib,
-            settings.iterations,
-            settings.parallelism,
-            None,
-        )
-        .map_err(|e| anyhow::anyhow!("invalid [hashing] parameters: {e}"))?;
-        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let worker_count = if settings.workers == 0 {
             std::thread::available_parallelism().map_or(1, usize::from)
         } else {
             settings.workers
         };
-        let dummy_hash = argon2
-            .hash_password(
-                b"signup-gateway dummy password",
-                &SaltString::generate(&mut OsRng),
-            )
-            .map_err(|e| anyhow::anyhow!("argon2 self-test failed: {e}"))?
-            .to_string();
+        let mut first = Hasher::new(settings)?;
+        let dummy_hash = first.hash(b"signup-gateway dummy password")?;
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        let mut hashers = vec![first];
+        for _ in 1..worker_count {
+            hashers.push(Hasher::new(settings)?);
+        }
+        for (n, mut hasher) in hashers.into_iter().enumerate() {
+            let receiver = Arc::clone(&receiver);
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || loop {
+                    let job = match receiver.lock() {
+                        Ok(jobs) => jobs.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(&mut hasher),
+                        Err(_) => return, // every pool handle is gone
+                    }
+                })?;
+        }
         Ok(Self {
             inner: Arc::new(Inner {
-                argon2,
-                workers: Arc::new(Semaphore::new(worker_count)),
+                jobs: Mutex::new(sender),
                 capacity: worker_count + settings.queue,
                 worker_count,
                 in_flight: AtomicUsize::new(0),
@@ -138,14 +201,19 @@ impl HashingPool {
 
     /// Hashes a password with a fresh random salt. The password is wiped afterwards.
     pub async fn hash(&self, password: Password) -> Result<PasswordHashString, HashingError> {
-        let inner = Arc::clone(&self.inner);
-        self.run(move || {
-            let salt = SaltString::generate(&mut OsRng);
-            inner
-                .argon2
-                .hash_password(password.expose().as_bytes(), &salt)
-                .map(|hash| PasswordHashString(hash.to_string()))
-                .map_err(|e| HashingError::Failed(e.to_string()))
+        self.hash_reserved(self.reserve()?, password).await
+    }
+
+    /// [`HashingPool::hash`] in a place reserved earlier.
+    pub async fn hash_reserved(
+        &self,
+        reservation: Reservation,
+        password: Password,
+    ) -> Result<PasswordHashString, HashingError> {
+        self.run_reserved(reservation, move |hasher| {
+            hasher
+                .hash(password.expose().as_bytes())
+                .map(PasswordHashString)
         })
         .await?
     }
@@ -157,54 +225,66 @@ impl HashingPool {
         password: Password,
         stored: Option<String>,
     ) -> Result<bool, HashingError> {
-        let inner = Arc::clone(&self.inner);
-        self.run(move || {
+        let dummy = self.inner.dummy_hash.clone();
+        self.run(move |hasher| {
             let known = stored.is_some();
-            let phc = stored.unwrap_or_else(|| inner.dummy_hash.clone());
-            let parsed =
-                PasswordHash::new(&phc).map_err(|e| HashingError::Failed(e.to_string()))?;
-            let matches = inner
-                .argon2
-                .verify_password(password.expose().as_bytes(), &parsed)
-                .is_ok();
+            let phc = stored.unwrap_or(dummy);
+            let matches = hasher.verify(password.expose().as_bytes(), &phc)?;
             Ok(known && matches)
         })
         .await?
     }
 
-    /// Runs a CPU-bound job on the pool: refused at once when `workers + queue` jobs are
-    /// already admitted, otherwise waits for a worker and runs on a blocking thread.
+    /// Runs a CPU-bound job on a hashing thread: refused at once when `workers + queue` jobs
+    /// are already admitted, otherwise queued. A job whose caller gives up still runs, and
+    /// still counts against the bound until it ends.
     pub async fn run<T, F>(&self, job: F) -> Result<T, HashingError>
     where
-        F: FnOnce() -> T + Send + 'static,
+        F: FnOnce(&mut Hasher) -> T + Send + 'static,
         T: Send + 'static,
     {
-        let admission = self.admit()?;
-        let metrics = &self.inner.metrics;
-        let queued_at = Instant::now();
-        let waiting = GaugeGuard::new(&metrics.hashing_queue_depth);
-        let permit = Arc::clone(&self.inner.workers).acquire_owned().await;
-        drop(waiting);
-        let permit = permit.map_err(|_| HashingError::Failed("hashing pool closed".into()))?;
-        metrics
-            .hashing_wait_seconds
-            .observe(queued_at.elapsed().as_secs_f64());
-        let running = metrics.hashing_running.clone();
-        // The permit and the admission travel with the job: if the caller goes away, the
-        // hash still finishes before its worker slot is given back.
-        tokio::task::spawn_blocking(move || {
-            running.inc();
-            let result = job();
-            running.dec();
-            drop(permit);
-            drop(admission);
-            result
-        })
-        .await
-        .map_err(|e| HashingError::Failed(e.to_string()))
+        self.run_reserved(self.reserve()?, job).await
     }
 
-    fn admit(&self) -> Result<Admission, HashingError> {
+    /// Runs a job in a place reserved earlier (see [`HashingPool::reserve`]).
+    pub async fn run_reserved<T, F>(
+        &self,
+        admission: Reservation,
+        job: F,
+    ) -> Result<T, HashingError>
+    where
+        F: FnOnce(&mut Hasher) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let metrics = self.inner.metrics.clone();
+        let (reply, answer) = oneshot::channel();
+        let queued_at = Instant::now();
+        metrics.hashing_queue_depth.inc();
+        let job: Job = Box::new(move |hasher| {
+            metrics.hashing_queue_depth.dec();
+            metrics
+                .hashing_wait_seconds
+                .observe(queued_at.elapsed().as_secs_f64());
+            metrics.hashing_running.inc();
+            let result = job(hasher);
+            metrics.hashing_running.dec();
+            drop(admission);
+            let _ = reply.send(result);
+        });
+        self.inner
+            .jobs
+            .lock()
+            .map_err(|_| HashingError::Failed("hashing pool poisoned".into()))?
+            .send(job)
+            .map_err(|_| HashingError::Failed("hashing threads are gone".into()))?;
+        answer
+            .await
+            .map_err(|_| HashingError::Failed("a hashing thread failed".into()))
+    }
+
+    /// Takes a place in the pool now, or fails with `Overloaded` at once. Callers reserve
+    /// before doing work that is only worth doing if the hash can run.
+    pub fn reserve(&self) -> Result<Reservation, HashingError> {
         let inner = &self.inner;
         let admitted = inner
             .in_flight
@@ -214,7 +294,7 @@ impl HashingPool {
         match admitted {
             Ok(previous) => {
                 inner.high_water.fetch_max(previous + 1, Ordering::AcqRel);
-                Ok(Admission(Arc::clone(inner)))
+                Ok(Reservation(Arc::clone(inner)))
             }
             Err(_) => {
                 inner.metrics.hashing_rejected.inc();
@@ -231,6 +311,12 @@ impl HashingPool {
     /// The most jobs ever admitted at once: never above [`HashingPool::capacity`].
     pub fn high_water(&self) -> usize {
         self.inner.high_water.load(Ordering::Acquire)
+    }
+
+    /// Whether every place is taken: a cheap early answer for callers that want to shed load
+    /// before reading a request (the reservation still decides).
+    pub fn is_saturated(&self) -> bool {
+        self.in_flight() >= self.inner.capacity
     }
 
     /// `workers + queue`.
@@ -299,17 +385,18 @@ mod tests {
             let rx = Arc::clone(&release_rx);
             let pool = pool.clone();
             admitted.push(tokio::spawn(async move {
-                pool.run(move || {
+                pool.run(move |_| {
                     let _ = rx.lock().map(|rx| rx.recv());
                 })
                 .await
             }));
         }
-        while pool.in_flight() < 3 {
+        let metrics = pool.inner.metrics.clone();
+        while pool.in_flight() < 3 || metrics.hashing_running.get() < 1 {
             tokio::task::yield_now().await;
         }
         // The fourth is answered without waiting for anything.
-        let refused = pool.run(|| ()).now_or_never();
+        let refused = pool.run(|_| ()).now_or_never();
         assert!(matches!(refused, Some(Err(HashingError::Overloaded))));
         assert_eq!(pool.inner.metrics.hashing_rejected.get(), 1);
         assert_eq!(pool.inner.metrics.hashing_queue_depth.get(), 2);
@@ -321,6 +408,6 @@ mod tests {
         }
         assert_eq!(pool.high_water(), 3);
         assert_eq!(pool.in_flight(), 0);
-        pool.run(|| ()).await.unwrap();
+        pool.run(|_| ()).await.unwrap();
     }
 }

@@ -10,6 +10,8 @@ pub struct Metrics {
     registry: Registry,
     /// `signup_http_requests_total{flavour,route,status}`
     pub http_requests: IntCounterVec,
+    /// `signup_http_request_duration_seconds{flavour,route,status}`
+    pub http_request_duration: prometheus::HistogramVec,
     /// `signup_sign_ups_total{flavour,outcome}`
     pub sign_ups: IntCounterVec,
     /// Sign-ups waiting for a hashing worker.
@@ -32,6 +34,18 @@ impl Metrics {
                 "signup_http_requests_total",
                 "HTTP requests by flavour, route and status.",
             ),
+            &["flavour", "route", "status"],
+        )
+        .expect("static metric definition");
+        let http_request_duration = prometheus::HistogramVec::new(
+            HistogramOpts::new(
+                "signup_http_request_duration_seconds",
+                "Time from request to response, by flavour, route and status.",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075,
+                0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
+            ]),
             &["flavour", "route", "status"],
         )
         .expect("static metric definition");
@@ -78,6 +92,7 @@ impl Metrics {
         .expect("static metric definition");
         for collector in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(http_request_duration.clone()),
             Box::new(sign_ups.clone()),
             Box::new(hashing_queue_depth.clone()),
             Box::new(hashing_running.clone()),
@@ -92,6 +107,7 @@ impl Metrics {
         Self {
             registry,
             http_requests,
+            http_request_duration,
             sign_ups,
             hashing_queue_depth,
             hashing_running,

@@ -18,7 +18,9 @@ use crate::{
 };
 
 /// Rows claimed per pass.
-const BATCH: i64 = 16;
+const BATCH: i64 = 64;
+/// After a wake-up, wait this long (at most) so that one pass takes the rows of many commits.
+const COALESCE: Duration = Duration::from_millis(100);
 
 /// A mail as the outbox keeps it: rendered when the sign-up happened.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,7 +190,9 @@ impl OutboxWorker {
             }
             tokio::select! {
                 _ = shutdown.changed() => {}
-                () = self.wake.notified() => {}
+                () = self.wake.notified() => {
+                    tokio::time::sleep(COALESCE.min(self.poll_interval)).await;
+                }
                 () = tokio::time::sleep(self.poll_interval) => {}
             }
         }
@@ -199,9 +203,14 @@ impl OutboxWorker {
     pub async fn deliver_due(&self) -> anyhow::Result<usize> {
         let claimed = self.claim().await?;
         let count = claimed.len();
+        let mut delivered = Vec::with_capacity(count);
         for row in claimed {
-            self.deliver(row).await?;
+            match self.send(&row).await {
+                Ok(()) => delivered.push(row),
+                Err(error) => self.record_failure(&row, &error).await?,
+            }
         }
+        self.record_delivered(&delivered).await?;
         Ok(count)
     }
 
@@ -240,51 +249,64 @@ impl OutboxWorker {
             .context("unexpected outbox row")
     }
 
-    async fn deliver(&self, row: Claimed) -> anyhow::Result<()> {
-        let outcome = match row.kind.as_str() {
+    async fn send(&self, row: &Claimed) -> Result<(), DeliveryError> {
+        match row.kind.as_str() {
             "mail" => match serde_json::from_str::<OutgoingMail>(&row.payload) {
                 Ok(mail) => self.mailer.send(&row.id, &mail).await,
                 Err(e) => Err(DeliveryError::Permanent(format!("unreadable payload: {e}"))),
             },
             other => Err(DeliveryError::Permanent(format!("unknown kind {other:?}"))),
-        };
-        let now = now_millis();
-        let mut tx = self.store.begin_write().await?;
-        match outcome {
-            Ok(()) => {
-                sqlx::query(
-                    "UPDATE outbox SET status = 'delivered', delivered_at = $1, locked_until = NULL, last_error = NULL WHERE id = $2",
-                )
-                .bind(now)
-                .bind(&row.id)
-                .execute(&mut *tx.tx)
-                .await?;
-                self.metrics
-                    .outbox_messages
-                    .with_label_values(&[&row.kind, "delivered"])
-                    .inc();
-            }
-            Err(error) => {
-                let exhausted = row.attempts >= i64::from(self.max_attempts);
-                let dead = exhausted || matches!(error, DeliveryError::Permanent(_));
-                let result = if dead { "dead" } else { "retried" };
-                tracing::warn!(outbox_id = %row.id, attempts = row.attempts, %error, result, "Outbox delivery failed");
-                sqlx::query(
-                    "UPDATE outbox SET status = $1, next_attempt_at = $2, locked_until = NULL, last_error = $3 WHERE id = $4",
-                )
-                .bind(if dead { "dead" } else { "pending" })
-                .bind(now + backoff_millis(row.attempts))
-                .bind(error.to_string())
-                .bind(&row.id)
-                .execute(&mut *tx.tx)
-                .await?;
-                self.metrics
-                    .outbox_messages
-                    .with_label_values(&[&row.kind, result])
-                    .inc();
-            }
         }
+    }
+
+    /// Marks a batch delivered in one statement.
+    async fn record_delivered(&self, rows: &[Claimed]) -> anyhow::Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let placeholders: Vec<String> = (2..rows.len() + 2).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "UPDATE outbox SET status = 'delivered', delivered_at = $1, locked_until = NULL, last_error = NULL \
+             WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(now_millis());
+        for row in rows {
+            query = query.bind(&row.id);
+        }
+        let mut tx = self.store.begin_write().await?;
+        query.execute(&mut *tx.tx).await?;
         tx.commit().await?;
+        for row in rows {
+            self.metrics
+                .outbox_messages
+                .with_label_values(&[&row.kind, "delivered"])
+                .inc();
+        }
+        Ok(())
+    }
+
+    /// Schedules a retry with backoff, or marks the row dead.
+    async fn record_failure(&self, row: &Claimed, error: &DeliveryError) -> anyhow::Result<()> {
+        let exhausted = row.attempts >= i64::from(self.max_attempts);
+        let dead = exhausted || matches!(error, DeliveryError::Permanent(_));
+        let result = if dead { "dead" } else { "retried" };
+        tracing::warn!(outbox_id = %row.id, attempts = row.attempts, %error, result, "Outbox delivery failed");
+        let mut tx = self.store.begin_write().await?;
+        sqlx::query(
+            "UPDATE outbox SET status = $1, next_attempt_at = $2, locked_until = NULL, last_error = $3 WHERE id = $4",
+        )
+        .bind(if dead { "dead" } else { "pending" })
+        .bind(now_millis() + backoff_millis(row.attempts))
+        .bind(error.to_string())
+        .bind(&row.id)
+        .execute(&mut *tx.tx)
+        .await?;
+        tx.commit().await?;
+        self.metrics
+            .outbox_messages
+            .with_label_values(&[&row.kind, result])
+            .inc();
         Ok(())
     }
 }

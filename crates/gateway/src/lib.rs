@@ -122,6 +122,7 @@ impl Application {
                 .wrap_fn(move |req, srv| {
                     let metrics = metrics.clone();
                     let request_id = req.extensions().get::<RequestId>().map(ToString::to_string);
+                    let started = std::time::Instant::now();
                     let fut = srv.call(req);
                     async move {
                         let mut res = fut.await?;
@@ -129,11 +130,13 @@ impl Application {
                             .request()
                             .match_pattern()
                             .unwrap_or_else(|| "<unmatched>".into());
-                        let flavour = ops::flavour_of(&route);
+                        let status = res.status();
+                        let labels = [ops::flavour_of(&route), route.as_str(), status.as_str()];
+                        metrics.http_requests.with_label_values(&labels).inc();
                         metrics
-                            .http_requests
-                            .with_label_values(&[flavour, &route, res.status().as_str()])
-                            .inc();
+                            .http_request_duration
+                            .with_label_values(&labels)
+                            .observe(started.elapsed().as_secs_f64());
                         if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok())
                         {
                             res.headers_mut()
@@ -237,3 +240,8 @@ fn public_base(settings: &Settings, bound: std::net::SocketAddr) -> String {
         settings.server.public_url.trim_end_matches('/').to_string()
     }
 }
+
+/// The README's Rust examples, compiled with the doc tests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExamples;

@@ -42,6 +42,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, state: OpsState) {
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics))
+        .route("/docs", web::get().to(docs_redirect))
         .service(SwaggerUi::new("/docs/{_:.*}").urls(urls));
 }
 
@@ -52,6 +53,12 @@ pub(crate) fn flavour_of(pattern: &str) -> &'static str {
     } else {
         "gateway"
     }
+}
+
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+        .finish()
 }
 
 async fn healthz() -> HttpResponse {

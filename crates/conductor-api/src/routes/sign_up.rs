@@ -3,9 +3,10 @@
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 use signup_core::{
+    hashing::RETRY_AFTER_SECS,
     outbox::OutgoingMail,
     web::{client_ip, has_json_content_type, read_body, BodyError},
-    Account, AccountStatus, NewAccount,
+    Account, AccountStatus, NewAccount, SignUpError,
 };
 use tracing_actix_web::RequestId;
 
@@ -69,6 +70,13 @@ async fn handle(
     }
     if !has_json_content_type(req) {
         return Err(ConductorError::UnsupportedMediaType);
+    }
+    // Shed load before reading the body when no sign-up could be hashed anyway.
+    if services.accounts.hasher().is_saturated() {
+        return Err(SignUpError::Overloaded {
+            retry_after_secs: RETRY_AFTER_SECS,
+        }
+        .into());
     }
     let body = read_body(req, payload, services.body_limit_bytes)
         .await

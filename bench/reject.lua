@@ -1,0 +1,12 @@
+-- wrk script: a body that fails validation (400) on the gateway; the bare handler answers
+-- 400 to anything. done() prints the request rate.
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"username":"","password":"short","email":"not-an-address","first_name":"","last_name":""}'
+
+done = function(summary, latency, requests)
+  io.write(string.format("requests=%d\n", summary.requests))
+  io.write(string.format("non2xx=%d\n", summary.errors.status))
+  io.write(string.format("duration_s=%.3f\n", summary.duration / 1e6))
+  io.write(string.format("p99_ms=%.2f\n", latency:percentile(99) / 1000))
+end

@@ -175,14 +175,21 @@ impl HashingPool {
             let receiver = Arc::clone(&receiver);
             std::thread::Builder::new()
                 .name(format!("argon2-{n}"))
-                .spawn(move || loop {
-                    let job = match receiver.lock() {
-                        Ok(jobs) => jobs.recv(),
-                        Err(_) => return,
-                    };
-                    match job {
-                        Ok(job) => job(&mut hasher),
-                        Err(_) => return, // every pool handle is gone
+                .spawn(move || {
+                    // Hashing yields to request handling: with every core hashing, requests
+                    // (and the cheap 503s) still get the CPU the moment they need it.
+                    let _ = thread_priority::set_current_thread_priority(
+                        thread_priority::ThreadPriority::Min,
+                    );
+                    loop {
+                        let job = match receiver.lock() {
+                            Ok(jobs) => jobs.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(&mut hasher),
+                            Err(_) => return, // every pool handle is gone
+                        }
                     }
                 })?;
         }

@@ -92,6 +92,9 @@ impl Store {
             Backend::Postgres => settings.url.clone(),
         };
         let mut options = AnyPoolOptions::new()
+            // A broken connection fails its query and is replaced; pinging on every acquire
+            // would add a round trip to each query.
+            .test_before_acquire(false)
             .max_connections(settings.max_connections.max(1))
             .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs.max(1)));
         if backend == Backend::Sqlite {

@@ -152,3 +152,42 @@ macro_rules! on_each_backend {
         )+
     };
 }
+
+/// `SELECT COUNT(*) ...` on a store's pool.
+pub async fn count(pool: &sqlx::AnyPool, sql: &str) -> i64 {
+    use sqlx::Row;
+    sqlx::query(sql)
+        .fetch_one(pool)
+        .await
+        .expect("count query")
+        .try_get::<i64, _>(0)
+        .expect("a count")
+}
+
+/// Asserts that a race of sign-ups for one name ended in exactly one 201, every other
+/// request in 409.
+pub fn assert_one_created_others_conflict(statuses: &[u16]) {
+    let created = statuses.iter().filter(|s| **s == 201).count();
+    let conflicts = statuses.iter().filter(|s| **s == 409).count();
+    assert_eq!(created, 1, "exactly one 201: {statuses:?}");
+    assert_eq!(
+        conflicts,
+        statuses.len() - 1,
+        "every other answer 409: {statuses:?}"
+    );
+}
+
+/// POSTs JSON to a running test server.
+pub async fn post_json(
+    client: &reqwest::Client,
+    address: &str,
+    path: &str,
+    body: &serde_json::Value,
+) -> reqwest::Response {
+    client
+        .post(format!("{address}{path}"))
+        .json(body)
+        .send()
+        .await
+        .expect("request")
+}

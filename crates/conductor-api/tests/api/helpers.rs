@@ -8,7 +8,6 @@ use signup_core::{
     Metrics, Services,
 };
 use signup_test_support::{Backend, TestDatabase};
-use sqlx::Row;
 use tracing_actix_web::TracingLogger;
 
 /// What a test may change before the app starts.
@@ -100,12 +99,8 @@ impl TestApp {
     }
 
     pub async fn sign_up(&self, body: &Value) -> reqwest::Response {
-        self.client
-            .post(self.url("/conductor/auth/signup"))
-            .json(body)
-            .send()
+        signup_test_support::post_json(&self.client, &self.address, "/conductor/auth/signup", body)
             .await
-            .expect("request")
     }
 
     pub async fn post_raw(
@@ -124,12 +119,7 @@ impl TestApp {
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
-        sqlx::query(sql)
-            .fetch_one(self.store.pool())
-            .await
-            .expect("count query")
-            .try_get::<i64, _>(0)
-            .expect("a count")
+        signup_test_support::count(self.store.pool(), sql).await
     }
 }
 

@@ -4,7 +4,6 @@ use gateway::{Application, Settings};
 use serde_json::{json, Value};
 use signup_core::{config::MailTransport, store::Store, Services};
 use signup_test_support::{Backend, TestDatabase};
-use sqlx::Row;
 
 pub struct TestGateway {
     pub address: String,
@@ -57,12 +56,8 @@ impl TestGateway {
     }
 
     pub async fn sign_up(&self, body: &Value) -> reqwest::Response {
-        self.client
-            .post(self.url("/conductor/auth/signup"))
-            .json(body)
-            .send()
+        signup_test_support::post_json(&self.client, &self.address, "/conductor/auth/signup", body)
             .await
-            .expect("request")
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
@@ -71,12 +66,7 @@ impl TestGateway {
 }
 
 pub async fn count(store: &Store, sql: &str) -> i64 {
-    sqlx::query(sql)
-        .fetch_one(store.pool())
-        .await
-        .expect("count query")
-        .try_get::<i64, _>(0)
-        .expect("a count")
+    signup_test_support::count(store.pool(), sql).await
 }
 
 pub fn sign_up_body(n: usize) -> Value {

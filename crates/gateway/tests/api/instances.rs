@@ -17,16 +17,8 @@ async fn fifty_concurrent_sign_ups_across_two_instances_make_one_account(backend
     });
     let statuses = join_all(requests).await;
 
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        49,
-        "{statuses:?}"
-    );
+    assert_eq!(statuses.len(), 50);
+    signup_test_support::assert_one_created_others_conflict(&statuses);
     assert_eq!(first.count("SELECT COUNT(*) FROM accounts").await, 1);
     assert_eq!(second.count("SELECT COUNT(*) FROM outbox").await, 1);
 }

@@ -90,15 +90,28 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSettings {
     /// `sqlite://path/to/file.db` (created if missing) or `postgres://user@host/db`.
+    /// A password in it is masked wherever the settings are shown.
+    #[serde(serialize_with = "mask_url_password")]
     pub url: String,
     pub max_connections: u32,
     pub run_migrations: bool,
     /// How long a request waits for a connection before the store answers `Unavailable`.
     pub acquire_timeout_secs: u64,
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &crate::store::redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .field("run_migrations", &self.run_migrations)
+            .field("acquire_timeout_secs", &self.acquire_timeout_secs)
+            .finish()
+    }
 }
 
 impl Default for DatabaseSettings {
@@ -280,6 +293,10 @@ impl Default for RateLimitSettings {
     }
 }
 
+fn mask_url_password<S: Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::store::redact_url(url))
+}
+
 fn mask_secret<S: Serializer>(secret: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
     match secret {
         Some(_) => s.serialize_some("<redacted>"),
@@ -312,6 +329,17 @@ mod tests {
         let json = serde_json::to_string(&tokens).unwrap();
         assert!(!json.contains("hunter2"), "{json}");
         assert!(json.contains("<redacted>"), "{json}");
+    }
+
+    #[test]
+    fn a_database_password_is_masked_in_debug_and_serialisation() {
+        let database = DatabaseSettings {
+            url: "postgres://app:pg-s3cret@db/signup".into(),
+            ..DatabaseSettings::default()
+        };
+        assert!(!format!("{database:?}").contains("pg-s3cret"));
+        let json = serde_json::to_string(&database).unwrap();
+        assert!(json.contains("postgres://app:redacted@db/signup"), "{json}");
     }
 
     #[test]

@@ -1,0 +1,144 @@
+//! The account core against a real store, on SQLite and (when configured) PostgreSQL.
+
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use serde_json::json;
+use signup_core::{
+    accounts::ConfirmError,
+    config::{DatabaseSettings, HashingSettings},
+    hashing::HashingPool,
+    store::Store,
+    tokens::TokenPurpose,
+    AccountStatus, Accounts, EmailAddress, Metrics, NewAccount, Realm,
+};
+use signup_test_support::{count, on_each_backend, Backend, TestDatabase};
+
+async fn accounts_on(db: &TestDatabase) -> Accounts {
+    let store = Store::connect(&DatabaseSettings {
+        url: db.url().into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    store.migrate().await.unwrap();
+    let hashing = HashingSettings {
+        memory_kib: 256,
+        iterations: 1,
+        workers: 1,
+        ..HashingSettings::default()
+    };
+    Accounts::new(store, HashingPool::new(&hashing, Metrics::new()).unwrap())
+}
+
+/// Signs up a pending account whose mail carries a confirmation token; returns the token.
+async fn pending_account(accounts: &Accounts, ttl: Duration) -> String {
+    let new = NewAccount {
+        realm: Realm::parse("tests").unwrap(),
+        email: EmailAddress::parse("ada@example.com").unwrap(),
+        username: None,
+        password: None,
+        profile: json!({}),
+        status: AccountStatus::PendingVerification,
+        confirmation: Some((TokenPurpose::ConfirmEmail, ttl)),
+    };
+    let mut minted = None;
+    accounts
+        .sign_up(new, |account, token| {
+            minted = token.map(|t| t.as_str().to_string());
+            Some(signup_core::outbox::OutgoingMail {
+                to: account.email.clone(),
+                subject: "Confirm".into(),
+                text: format!("/confirm?token={}", token.map_or("", |t| t.as_str())),
+            })
+        })
+        .await
+        .unwrap();
+    minted.expect("a token was minted")
+}
+
+async fn only_the_token_digest_is_stored(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let accounts = accounts_on(&db).await;
+    let token = pending_account(&accounts, Duration::from_secs(3600)).await;
+    let pool = accounts.store().pool();
+    let digest = signup_core::tokens::digest(&token);
+    let sql = format!("SELECT COUNT(*) FROM one_time_tokens WHERE token_hash = '{digest}' AND purpose = 'confirm_email' AND consumed_at IS NULL");
+    assert_eq!(count(pool, &sql).await, 1);
+    let clear = format!("SELECT COUNT(*) FROM one_time_tokens WHERE token_hash = '{token}'");
+    assert_eq!(count(pool, &clear).await, 0);
+}
+
+async fn of_concurrent_confirmations_with_one_token_exactly_one_wins(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let accounts = accounts_on(&db).await;
+    let token = pending_account(&accounts, Duration::from_secs(3600)).await;
+
+    let attempts = (0..10).map(|_| accounts.confirm(TokenPurpose::ConfirmEmail, &token));
+    let results = join_all(attempts).await;
+
+    let confirmed: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(confirmed.len(), 1, "{results:?}");
+    assert_eq!(confirmed[0].status, AccountStatus::Active);
+    assert!(results
+        .iter()
+        .filter(|r| r.is_err())
+        .all(|r| matches!(r, Err(ConfirmError::InvalidToken))));
+    let pool = accounts.store().pool();
+    assert_eq!(
+        count(
+            pool,
+            "SELECT COUNT(*) FROM accounts WHERE status = 'active'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            pool,
+            "SELECT COUNT(*) FROM one_time_tokens WHERE consumed_at IS NOT NULL"
+        )
+        .await,
+        1
+    );
+}
+
+async fn an_expired_or_unknown_token_confirms_nothing(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let accounts = accounts_on(&db).await;
+    let token = pending_account(&accounts, Duration::ZERO).await;
+    assert!(matches!(
+        accounts.confirm(TokenPurpose::ConfirmEmail, &token).await,
+        Err(ConfirmError::InvalidToken)
+    ));
+    assert!(matches!(
+        accounts
+            .confirm(TokenPurpose::ConfirmEmail, "not-a-token")
+            .await,
+        Err(ConfirmError::InvalidToken)
+    ));
+    let pool = accounts.store().pool();
+    assert_eq!(
+        count(
+            pool,
+            "SELECT COUNT(*) FROM accounts WHERE status = 'pending_verification'"
+        )
+        .await,
+        1
+    );
+}
+
+async fn the_mail_and_the_account_commit_together(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let accounts = accounts_on(&db).await;
+    pending_account(&accounts, Duration::from_secs(60)).await;
+    let pool = accounts.store().pool();
+    assert_eq!(count(pool, "SELECT COUNT(*) FROM outbox o JOIN accounts a ON a.id = o.account_id WHERE o.status = 'pending'").await, 1);
+}
+
+on_each_backend!(
+    only_the_token_digest_is_stored,
+    of_concurrent_confirmations_with_one_token_exactly_one_wins,
+    an_expired_or_unknown_token_confirms_nothing,
+    the_mail_and_the_account_commit_together,
+);

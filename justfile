@@ -17,6 +17,11 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
+# Install the FastAPI reference the Infera differential test compares with (then export INFERA_REFERENCE_PYTHON=target/fastapi-ref/bin/python)
+reference:
+    test -x target/fastapi-ref/bin/python || python3 -m venv target/fastapi-ref
+    target/fastapi-ref/bin/pip install --quiet --disable-pip-version-check -r crates/infera-api/tests/reference/requirements.txt
+
 # Format the code
 fmt:
     cargo fmt --all

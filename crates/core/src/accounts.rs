@@ -130,7 +130,54 @@ pub enum ConfirmError {
 
 impl From<sqlx::Error> for SignUpError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Unavailable(e.into())
+        match e {
+            // Every connection is busy: the store is saturated, not broken.
+            sqlx::Error::PoolTimedOut => Self::Overloaded {
+                retry_after_secs: RETRY_AFTER_SECS,
+            },
+            other => Self::Unavailable(other.into()),
+        }
+    }
+}
+
+/// An enumeration-safe sign-up by address alone (no password).
+#[derive(Debug)]
+pub struct EmailRegistration {
+    pub realm: Realm,
+    pub email: EmailAddress,
+    /// Lifetime of the verification link.
+    pub verification_ttl: Duration,
+    /// At most one mail per address per interval.
+    pub resend_interval: Duration,
+}
+
+/// Which mail an enumeration-safe sign-up sends; the caller renders it.
+#[derive(Debug)]
+pub enum RegistrationMail<'a> {
+    /// New or still unverified address: a verification link with this token.
+    Verify(&'a OneTimeToken),
+    /// Already verified: a notice that an account exists.
+    AlreadyRegistered,
+}
+
+/// What an enumeration-safe sign-up did. Never shown to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistrationOutcome {
+    Created,
+    VerificationResent,
+    AlreadyRegisteredNotified,
+    /// Inside the resend interval: nothing sent.
+    Suppressed,
+}
+
+impl RegistrationOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::VerificationResent => "verification_resent",
+            Self::AlreadyRegisteredNotified => "already_registered_notified",
+            Self::Suppressed => "suppressed",
+        }
     }
 }
 
@@ -256,6 +303,96 @@ impl Accounts {
         }
         tracing::info!(account_id = %account.id, "Account created");
         Ok(account)
+    }
+
+    /// Signs up an address without revealing whether it was known: the same statements run
+    /// in one transaction whatever the case (an insert that may do nothing, a read, a token
+    /// row, an outbox row, a stamp), and only their values differ. A token is always minted
+    /// (born used when no link is sent), and an outbox row always written (`suppressed` when
+    /// no mail may go), so a new, a pending and a verified address cost the same work.
+    #[tracing::instrument(name = "Registering an address", skip_all, fields(realm = %registration.realm.as_str()))]
+    pub async fn register_email<F>(
+        &self,
+        registration: EmailRegistration,
+        render: F,
+    ) -> Result<(Account, RegistrationOutcome), SignUpError>
+    where
+        F: FnOnce(&Account, RegistrationMail<'_>) -> OutgoingMail,
+    {
+        let now = now_millis();
+        let new_id = AccountId(Uuid::now_v7());
+        let realm = registration.realm.as_str();
+        let interval = i64::try_from(registration.resend_interval.as_millis()).unwrap_or(i64::MAX);
+        let token = OneTimeToken::generate();
+
+        let mut tx = self.store.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO accounts (id, realm, email, email_key, username, username_key, password_hash, profile, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, NULL, NULL, NULL, '{}', 'pending_verification', $5, $5) \
+             ON CONFLICT (realm, email_key) DO NOTHING",
+        )
+        .bind(new_id.to_string())
+        .bind(realm)
+        .bind(registration.email.as_str())
+        .bind(registration.email.key())
+        .bind(now)
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS}, last_notified_at FROM accounts WHERE realm = $1 AND email_key = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(realm)
+            .bind(registration.email.key())
+            .fetch_one(&mut *tx.tx)
+            .await?;
+        let account = account_from_row(&row)?;
+        let last_notified: Option<i64> = row.try_get("last_notified_at")?;
+        let may_mail =
+            inserted || last_notified.is_none_or(|at| now.saturating_sub(at) >= interval);
+        let outcome = match (inserted, account.status, may_mail) {
+            (true, _, _) => RegistrationOutcome::Created,
+            (false, _, false) => RegistrationOutcome::Suppressed,
+            (false, AccountStatus::PendingVerification, true) => {
+                RegistrationOutcome::VerificationResent
+            }
+            (false, AccountStatus::Active, true) => RegistrationOutcome::AlreadyRegisteredNotified,
+        };
+        let sends_link = matches!(
+            outcome,
+            RegistrationOutcome::Created | RegistrationOutcome::VerificationResent
+        );
+        let mail = if outcome == RegistrationOutcome::AlreadyRegisteredNotified {
+            render(&account, RegistrationMail::AlreadyRegistered)
+        } else {
+            render(&account, RegistrationMail::Verify(&token))
+        };
+        tokens::insert_with_state(
+            &mut tx.tx,
+            &token,
+            account.id,
+            TokenPurpose::ConfirmEmail,
+            registration.verification_ttl,
+            !sends_link,
+        )
+        .await?;
+        outbox::enqueue_mail_with_status(&mut tx.tx, Some(account.id), &mail, may_mail).await?;
+        sqlx::query(
+            "UPDATE accounts SET last_notified_at = CASE WHEN $1 THEN $2 ELSE last_notified_at END WHERE id = $3",
+        )
+        .bind(may_mail)
+        .bind(now)
+        .bind(account.id.to_string())
+        .execute(&mut *tx.tx)
+        .await?;
+        tx.commit().await?;
+        if may_mail {
+            self.store.outbox_signal().notify_one();
+        }
+        tracing::info!(account_id = %account.id, outcome = outcome.as_str(), "Address registered");
+        Ok((account, outcome))
     }
 
     /// Consumes a one-time token and activates its account.

@@ -34,7 +34,10 @@ pub mod tokens;
 pub mod username;
 pub mod web;
 
-pub use accounts::{Account, AccountId, AccountStatus, Accounts, NewAccount, Realm, SignUpError};
+pub use accounts::{
+    Account, AccountId, AccountStatus, Accounts, EmailRegistration, NewAccount, Realm,
+    RegistrationMail, RegistrationOutcome, SignUpError,
+};
 pub use email::{EmailAddress, EmailError};
 pub use metrics::Metrics;
 pub use password::{Password, PasswordError, PasswordPolicy};

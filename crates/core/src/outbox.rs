@@ -46,16 +46,28 @@ pub(crate) async fn enqueue_mail(
     account: Option<AccountId>,
     mail: &OutgoingMail,
 ) -> Result<Uuid, sqlx::Error> {
+    enqueue_mail_with_status(conn, account, mail, true).await
+}
+
+/// Writes a mail row that is delivered when `deliver`, or kept as `suppressed` (never sent)
+/// otherwise: the same statement either way.
+pub(crate) async fn enqueue_mail_with_status(
+    conn: &mut AnyConnection,
+    account: Option<AccountId>,
+    mail: &OutgoingMail,
+    deliver: bool,
+) -> Result<Uuid, sqlx::Error> {
     let id = Uuid::now_v7();
     let now = now_millis();
     let payload = serde_json::to_string(mail).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query(
         "INSERT INTO outbox (id, account_id, kind, payload, status, attempts, next_attempt_at, created_at) \
-         VALUES ($1, $2, 'mail', $3, 'pending', 0, $4, $4)",
+         VALUES ($1, $2, 'mail', $3, $4, 0, $5, $5)",
     )
     .bind(id.to_string())
     .bind(account.map(|a| a.to_string()))
     .bind(payload)
+    .bind(if deliver { "pending" } else { "suppressed" })
     .bind(now)
     .execute(conn)
     .await?;

@@ -63,16 +63,29 @@ pub(crate) async fn insert(
     purpose: TokenPurpose,
     ttl: std::time::Duration,
 ) -> Result<(), sqlx::Error> {
+    insert_with_state(conn, token, account, purpose, ttl, false).await
+}
+
+/// Stores a token, born already used when `spent` (same statement either way).
+pub(crate) async fn insert_with_state(
+    conn: &mut AnyConnection,
+    token: &OneTimeToken,
+    account: AccountId,
+    purpose: TokenPurpose,
+    ttl: std::time::Duration,
+    spent: bool,
+) -> Result<(), sqlx::Error> {
     let now = now_millis();
     let expires_at = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
     sqlx::query(
         "INSERT INTO one_time_tokens (token_hash, account_id, purpose, expires_at, consumed_at, created_at) \
-         VALUES ($1, $2, $3, $4, NULL, $5)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(token.digest())
     .bind(account.to_string())
     .bind(purpose.as_str())
     .bind(expires_at)
+    .bind(spent.then_some(now))
     .bind(now)
     .execute(conn)
     .await?;

@@ -91,36 +91,64 @@ impl Application {
         let address = listener.local_addr()?;
         let base = public_base(&settings, address);
 
-        let conductor = &settings.flavours.conductor;
-        let conductor_state = conductor
+        let flavours = &settings.flavours;
+        let conductor = flavours
+            .conductor
             .enabled
-            .then(|| conductor_api::ConductorState::new(services.clone(), conductor))
+            .then(|| conductor_api::ConductorState::new(services.clone(), &flavours.conductor))
+            .transpose()?;
+        let infera = flavours
+            .infera
+            .enabled
+            .then(|| infera_api::InferaState::new(services.clone(), &flavours.infera))
             .transpose()?;
         let mut openapi = Vec::new();
+        let mut labels = Vec::new();
         let mut routes = vec![
             format!("GET  {base}/healthz"),
             format!("GET  {base}/readyz"),
             format!("GET  {base}/metrics"),
             format!("GET  {base}/docs/"),
         ];
-        if let Some(state) = &conductor_state {
+        if let Some(state) = &conductor {
             let prefix = state.mount_prefix();
             routes.push(format!("POST {base}{prefix}/auth/signup   (conductor)"));
             routes.push(format!("GET  {base}/openapi/conductor.json"));
+            labels.push((prefix.to_string(), conductor_api::FLAVOUR));
             openapi.push(ops::OpenApiDoc {
                 flavour: conductor_api::FLAVOUR,
                 path: "/openapi/conductor.json",
-                document: conductor_api::openapi(&conductor.mount, conductor.password_min_chars),
+                document: conductor_api::openapi(
+                    &flavours.conductor.mount,
+                    flavours.conductor.password_min_chars,
+                ),
             });
         }
-        let ops_state = ops::OpsState::new(store.clone(), metrics.clone(), openapi);
-        let conductor_host = conductor.host.clone();
+        if let Some(state) = &infera {
+            let prefix = state.mount_prefix();
+            routes.push(format!("POST {base}{prefix}/signup_user   (infera)"));
+            routes.push(format!(
+                "GET  {base}{prefix}/verify_email?token=...   (infera)"
+            ));
+            routes.push(format!("GET  {base}/openapi/infera.json"));
+            labels.push((prefix.to_string(), infera_api::FLAVOUR));
+            openapi.push(ops::OpenApiDoc {
+                flavour: infera_api::FLAVOUR,
+                path: "/openapi/infera.json",
+                document: infera_api::openapi(&flavours.infera.mount),
+            });
+        }
+        let ops_state = ops::OpsState::new(store.clone(), metrics.clone(), openapi, labels);
+        let conductor_host = flavours.conductor.host.clone();
+        let infera_host = flavours.infera.host.clone();
 
         let server = HttpServer::new(move || {
             let metrics = ops_state.metrics.clone();
+            let labels = ops_state.clone();
             let mut app = App::new()
                 .wrap_fn(move |req, srv| {
                     let metrics = metrics.clone();
+                    let labels = labels.clone();
                     let request_id = req.extensions().get::<RequestId>().map(ToString::to_string);
                     let started = std::time::Instant::now();
                     let fut = srv.call(req);
@@ -131,11 +159,11 @@ impl Application {
                             .match_pattern()
                             .unwrap_or_else(|| "<unmatched>".into());
                         let status = res.status();
-                        let labels = [ops::flavour_of(&route), route.as_str(), status.as_str()];
-                        metrics.http_requests.with_label_values(&labels).inc();
+                        let values = [labels.flavour_of(&route), route.as_str(), status.as_str()];
+                        metrics.http_requests.with_label_values(&values).inc();
                         metrics
                             .http_request_duration
-                            .with_label_values(&labels)
+                            .with_label_values(&values)
                             .observe(started.elapsed().as_secs_f64());
                         if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok())
                         {
@@ -147,12 +175,14 @@ impl Application {
                 })
                 .wrap(TracingLogger::default())
                 .configure(|cfg| ops::configure(cfg, ops_state.clone()));
-            if let Some(state) = &conductor_state {
-                let mut scope = conductor_api::service(state.clone());
-                if let Some(host) = &conductor_host {
-                    scope = scope.guard(actix_web::guard::Host(host.clone()));
-                }
-                app = app.service(scope);
+            if let Some(state) = &conductor {
+                app = app.service(on_host(
+                    conductor_api::service(state.clone()),
+                    &conductor_host,
+                ));
+            }
+            if let Some(state) = &infera {
+                app = app.service(on_host(infera_api::service(state.clone()), &infera_host));
             }
             app.default_service(web::to(ops::not_found))
         })
@@ -228,6 +258,14 @@ impl Application {
         }
         self.store.close().await;
         served.context("the HTTP server failed")
+    }
+}
+
+/// Limits a flavour's scope to one `Host` when the operator asks for it.
+fn on_host(scope: actix_web::Scope, host: &Option<String>) -> actix_web::Scope {
+    match host {
+        Some(host) => scope.guard(actix_web::guard::Host(host.clone())),
+        None => scope,
     }
 }
 

@@ -20,15 +20,37 @@ pub(crate) struct OpsState {
     store: Store,
     pub(crate) metrics: Metrics,
     openapi: Arc<Vec<OpenApiDoc>>,
+    /// Mount prefix -> flavour, for the metrics label.
+    labels: Arc<Vec<(String, &'static str)>>,
 }
 
 impl OpsState {
-    pub(crate) fn new(store: Store, metrics: Metrics, openapi: Vec<OpenApiDoc>) -> Self {
+    pub(crate) fn new(
+        store: Store,
+        metrics: Metrics,
+        openapi: Vec<OpenApiDoc>,
+        mut labels: Vec<(String, &'static str)>,
+    ) -> Self {
+        // Longest prefix first, so a root mount matches last.
+        labels.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
         Self {
             store,
             metrics,
             openapi: Arc::new(openapi),
+            labels: Arc::new(labels),
         }
+    }
+
+    /// Which flavour a matched route pattern belongs to (`gateway` for the gateway's own).
+    pub(crate) fn flavour_of(&self, pattern: &str) -> &'static str {
+        self.labels
+            .iter()
+            .find(|(prefix, _)| {
+                pattern
+                    .strip_prefix(prefix.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
+            .map_or("gateway", |(_, flavour)| flavour)
     }
 }
 
@@ -44,15 +66,6 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, state: OpsState) {
         .route("/metrics", web::get().to(metrics))
         .route("/docs", web::get().to(docs_redirect))
         .service(SwaggerUi::new("/docs/{_:.*}").urls(urls));
-}
-
-/// Which flavour a matched route pattern belongs to, for the metrics label.
-pub(crate) fn flavour_of(pattern: &str) -> &'static str {
-    if pattern.contains("/auth/signup") {
-        "conductor"
-    } else {
-        "gateway"
-    }
 }
 
 async fn docs_redirect() -> HttpResponse {

@@ -26,6 +26,7 @@ pub struct Settings {
 #[serde(deny_unknown_fields, default)]
 pub struct Flavours {
     pub conductor: conductor_api::Settings,
+    pub infera: infera_api::Settings,
 }
 
 impl Settings {

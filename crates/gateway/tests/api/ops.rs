@@ -271,3 +271,83 @@ on_each_backend!(
     a_flavour_can_be_mounted_elsewhere_or_disabled,
     rate_limits_use_the_forwarded_address_only_from_trusted_proxies,
 );
+
+async fn infera_is_mounted_with_its_openapi_document_and_metrics_label(backend: Backend) {
+    let db = create_db(backend).await;
+    let app = spawn_gateway(&db, |_| {}).await;
+    let response = app
+        .client
+        .post(app.url("/infera/signup_user"))
+        .json(&json!({"email": "ada@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.headers().contains_key("x-request-id"));
+
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        r#"signup_http_requests_total{flavour="infera",route="/infera/signup_user",status="200"} 1"#,
+        r#"signup_sign_ups_total{flavour="infera",outcome="created"} 1"#,
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in:\n{text}"
+        );
+    }
+
+    let doc: Value = app
+        .client
+        .get(app.url("/openapi/infera.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["servers"], json!([{"url": "/infera"}]));
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["SignupRequest"]["required"], json!(["email"]));
+    assert_eq!(
+        schemas["SignupRequest"]["properties"]["email"]["format"],
+        "email"
+    );
+    assert_eq!(
+        schemas["SignupRequest"]["properties"]["email"]["title"],
+        "Email"
+    );
+    assert_eq!(
+        schemas["HTTPValidationError"]["properties"]["detail"]["items"]["$ref"],
+        "#/components/schemas/ValidationError"
+    );
+    let error = &schemas["ValidationError"];
+    assert_eq!(
+        error["properties"]["loc"]["items"]["anyOf"],
+        json!([{"type": "string"}, {"type": "integer"}])
+    );
+    for field in ["loc", "msg", "type"] {
+        assert!(
+            error["required"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(field)),
+            "{field} required"
+        );
+    }
+    let post = &doc["paths"]["/signup_user"]["post"];
+    assert_eq!(
+        post["responses"]["422"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/HTTPValidationError"
+    );
+    assert!(doc["paths"]["/verify_email"]["get"].is_object());
+}
+
+on_each_backend!(infera_is_mounted_with_its_openapi_document_and_metrics_label);

@@ -1,0 +1,4 @@
+//! One module per endpoint.
+
+pub mod signup_user;
+pub mod verify_email;

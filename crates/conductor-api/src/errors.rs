@@ -122,7 +122,7 @@ impl ConductorError {
                 Self::Unexpected(_) => unexpected(request_id),
             };
         if status.is_server_error() {
-            tracing::error!(error.cause_chain = ?anyhow_chain(self), "Sign-up failed");
+            tracing::error!(error.cause_chain = ?signup_core::cause_chain(self), "Sign-up failed");
         }
         let mut response = envelope(status, message, details);
         if let Some(secs) = retry_after {
@@ -141,17 +141,6 @@ fn unexpected(request_id: &str) -> (StatusCode, String, Value, Option<u64>) {
         json!({ "request_id": request_id }),
         None,
     )
-}
-
-fn anyhow_chain(error: &dyn std::error::Error) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    chain
 }
 
 /// The error category the contract names for a status.

@@ -43,3 +43,15 @@ pub use metrics::Metrics;
 pub use password::{Password, PasswordError, PasswordPolicy};
 pub use services::Services;
 pub use username::{Username, UsernameError};
+
+/// An error and every source under it, `: `-separated: for the log, never for a client.
+pub fn cause_chain(error: &dyn std::error::Error) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
+}

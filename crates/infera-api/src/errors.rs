@@ -113,23 +113,12 @@ impl InferaError {
 }
 
 fn internal(error: &InferaError) -> (StatusCode, &'static str, Option<u64>) {
-    tracing::error!(error.cause_chain = ?cause_chain(error), "Infera request failed");
+    tracing::error!(error.cause_chain = ?signup_core::cause_chain(error), "Infera request failed");
     (
         StatusCode::INTERNAL_SERVER_ERROR,
         "Internal Server Error",
         None,
     )
-}
-
-fn cause_chain(error: &dyn std::error::Error) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    chain
 }
 
 pub fn detail_response(status: StatusCode, detail: &str) -> HttpResponse {

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::{
     email::EmailAddress,
     hashing::{HashingError, HashingPool, RETRY_AFTER_SECS},
-    outbox::{self, OutgoingMail},
+    outbox::{self, AccountEvent, OutgoingMail},
     password::Password,
     store::{is_unique_violation, now_millis, Store},
     tokens::{self, OneTimeToken, TokenPurpose},
@@ -192,13 +192,35 @@ impl From<sqlx::Error> for ConfirmError {
 pub struct Accounts {
     store: Store,
     hasher: HashingPool,
+    /// Realm -> webhook URLs that hear of its accounts.
+    webhooks: std::sync::Arc<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 const ACCOUNT_COLUMNS: &str = "id, realm, email, username, profile, status, created_at";
 
 impl Accounts {
     pub fn new(store: Store, hasher: HashingPool) -> Self {
-        Self { store, hasher }
+        Self {
+            store,
+            hasher,
+            webhooks: Default::default(),
+        }
+    }
+
+    /// Announces account events of each realm to these URLs (through the outbox).
+    pub fn with_webhooks(mut self, endpoints: &crate::config::WebhookSettings) -> Self {
+        self.webhooks = std::sync::Arc::new(
+            endpoints
+                .endpoints
+                .iter()
+                .map(|(realm, urls)| (realm.clone(), urls.0.clone()))
+                .collect(),
+        );
+        self
+    }
+
+    fn webhook_urls(&self, realm: &str) -> &[String] {
+        self.webhooks.get(realm).map_or(&[], Vec::as_slice)
     }
 
     pub fn store(&self) -> &Store {
@@ -290,7 +312,10 @@ impl Accounts {
         if let (Some(token), Some((purpose, ttl))) = (&token, new.confirmation) {
             tokens::insert(&mut tx.tx, token, account.id, purpose, ttl).await?;
         }
-        let queued = match mail(&account, token.as_ref()) {
+        let urls = self.webhook_urls(&account.realm);
+        outbox::enqueue_webhooks(&mut tx.tx, urls, AccountEvent::Created, &account, true).await?;
+        let announced = !urls.is_empty();
+        let mailed = match mail(&account, token.as_ref()) {
             Some(message) => {
                 outbox::enqueue_mail(&mut tx.tx, Some(account.id), &message).await?;
                 true
@@ -298,7 +323,7 @@ impl Accounts {
             None => false,
         };
         tx.commit().await?;
-        if queued {
+        if mailed || announced {
             self.store.outbox_signal().notify_one();
         }
         tracing::info!(account_id = %account.id, "Account created");
@@ -379,6 +404,11 @@ impl Accounts {
         )
         .await?;
         outbox::enqueue_mail_with_status(&mut tx.tx, Some(account.id), &mail, may_mail).await?;
+        // Webhook rows are written in every case too, delivered only for a new account.
+        let created = outcome == RegistrationOutcome::Created;
+        let urls = self.webhook_urls(&account.realm);
+        outbox::enqueue_webhooks(&mut tx.tx, urls, AccountEvent::Created, &account, created)
+            .await?;
         sqlx::query(
             "UPDATE accounts SET last_notified_at = CASE WHEN $1 THEN $2 ELSE last_notified_at END WHERE id = $3",
         )
@@ -414,7 +444,12 @@ impl Accounts {
         let account = fetch_account(&mut tx.tx, id)
             .await?
             .ok_or(ConfirmError::InvalidToken)?;
+        let urls = self.webhook_urls(&account.realm);
+        outbox::enqueue_webhooks(&mut tx.tx, urls, AccountEvent::Confirmed, &account, true).await?;
         tx.commit().await?;
+        if !urls.is_empty() {
+            self.store.outbox_signal().notify_one();
+        }
         Ok(account)
     }
 

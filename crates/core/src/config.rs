@@ -194,7 +194,7 @@ pub enum MailTransport {
     Log,
     /// Write one `.eml` file per mail into `mail.dir`.
     File,
-    /// Deliver over SMTP (not available yet: refused at start).
+    /// Deliver over SMTP (`mail.smtp`).
     Smtp,
 }
 
@@ -204,10 +204,14 @@ pub struct MailSettings {
     pub transport: MailTransport,
     pub dir: PathBuf,
     pub from: String,
+    /// Display name of the sender (empty: the site name).
+    pub from_name: String,
     /// Shown in subjects and greetings.
     pub site_name: String,
-    /// Attempts before a mail is marked `dead`.
+    /// Attempts before a mail or webhook is marked `dead`.
     pub max_attempts: u32,
+    /// First retry delay; each further attempt doubles it (with jitter), up to an hour.
+    pub retry_base_ms: u64,
     /// How often an idle outbox worker looks for due mail.
     pub poll_interval_ms: u64,
     /// How long a claimed outbox row stays reserved for the instance that claimed it; an
@@ -222,8 +226,10 @@ impl Default for MailSettings {
             transport: MailTransport::Log,
             dir: PathBuf::from("data/mail"),
             from: "signup@localhost".into(),
+            from_name: String::new(),
             site_name: "signup-gateway".into(),
             max_attempts: 8,
+            retry_base_ms: 1000,
             poll_interval_ms: 500,
             lease_secs: 60,
             smtp: SmtpSettings::default(),
@@ -240,6 +246,8 @@ pub struct SmtpSettings {
     pub username: String,
     #[serde(serialize_with = "mask_secret")]
     pub password: Option<SecretString>,
+    /// Connect and command timeout; a timeout is a temporary failure.
+    pub timeout_secs: u64,
 }
 
 impl std::fmt::Debug for SmtpSettings {
@@ -250,6 +258,7 @@ impl std::fmt::Debug for SmtpSettings {
             .field("tls", &self.tls)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("timeout_secs", &self.timeout_secs)
             .finish()
     }
 }
@@ -262,7 +271,85 @@ impl Default for SmtpSettings {
             tls: SmtpTls::Starttls,
             username: String::new(),
             password: None,
+            timeout_secs: 30,
         }
+    }
+}
+
+/// `[webhooks]`: per realm, URLs that receive `account.created` and `account.confirmed`.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSettings {
+    /// HMAC-SHA256 key for `X-Signature`. Required when any endpoint is configured.
+    #[serde(serialize_with = "mask_secret")]
+    pub secret: Option<SecretString>,
+    /// Realm -> URLs (a TOML list, or a comma-separated string from the environment).
+    pub endpoints: std::collections::BTreeMap<String, UrlList>,
+    /// Per-request timeout; a timeout is a temporary failure.
+    pub timeout_secs: u64,
+}
+
+impl std::fmt::Debug for WebhookSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSettings")
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("endpoints", &self.endpoints)
+            .field("timeout_secs", &self.timeout_secs)
+            .finish()
+    }
+}
+
+/// A list of URLs that also reads from one comma-separated string.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct UrlList(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for UrlList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(String),
+            Many(Vec<String>),
+        }
+        let urls = match Raw::deserialize(d)? {
+            Raw::One(s) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(String::from)
+                .collect(),
+            Raw::Many(v) => v,
+        };
+        for url in &urls {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(serde::de::Error::custom(format!(
+                    "webhook URL must start with http:// or https:// (got {url:?})"
+                )));
+            }
+        }
+        Ok(Self(urls))
+    }
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            secret: None,
+            endpoints: std::collections::BTreeMap::new(),
+            timeout_secs: 10,
+        }
+    }
+}
+
+impl WebhookSettings {
+    /// Checks that signing is possible when anything is to be sent.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let any = self.endpoints.values().any(|urls| !urls.0.is_empty());
+        if any && self.secret.is_none() {
+            anyhow::bail!("webhooks.endpoints are configured but webhooks.secret is not: set SIGNUP__WEBHOOKS__SECRET");
+        }
+        Ok(())
     }
 }
 

@@ -24,6 +24,8 @@ pub struct Metrics {
     pub hashing_rejected: prometheus::IntCounter,
     /// `signup_outbox_messages_total{kind,result}`: delivered, retried, dead.
     pub outbox_messages: IntCounterVec,
+    /// Age of the oldest row still waiting for delivery (0 when none).
+    pub outbox_oldest_pending_seconds: prometheus::Gauge,
 }
 
 impl Metrics {
@@ -91,6 +93,11 @@ impl Metrics {
             &["kind", "result"],
         )
         .expect("static metric definition");
+        let outbox_oldest_pending_seconds = prometheus::Gauge::new(
+            "signup_outbox_oldest_pending_age_seconds",
+            "Age of the oldest outbox row still waiting for delivery.",
+        )
+        .expect("static metric definition");
         for collector in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_request_duration.clone()),
@@ -100,6 +107,7 @@ impl Metrics {
             Box::new(hashing_wait_seconds.clone()),
             Box::new(hashing_rejected.clone()),
             Box::new(outbox_messages.clone()),
+            Box::new(outbox_oldest_pending_seconds.clone()),
         ] {
             registry
                 .register(collector)
@@ -115,6 +123,7 @@ impl Metrics {
             hashing_wait_seconds,
             hashing_rejected,
             outbox_messages,
+            outbox_oldest_pending_seconds,
         }
     }
 

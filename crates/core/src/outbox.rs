@@ -10,9 +10,18 @@ use sqlx::{AnyConnection, Row};
 use tokio::sync::{watch, Notify};
 use uuid::Uuid;
 
+use hmac::{Hmac, Mac};
+use lettre::{
+    message::{Mailbox, MultiPart, SinglePart},
+    transport::smtp::authentication::Credentials,
+    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
+
 use crate::{
     accounts::AccountId,
-    config::{MailSettings, MailTransport},
+    config::{MailSettings, MailTransport, SmtpTls, WebhookSettings},
     metrics::Metrics,
     store::{now_millis, Backend, Store},
 };
@@ -28,6 +37,98 @@ pub struct OutgoingMail {
     pub to: String,
     pub subject: String,
     pub text: String,
+    /// The HTML alternative; sent as `multipart/alternative` with `text` when present.
+    #[serde(default)]
+    pub html: Option<String>,
+}
+
+/// Escapes text for an HTML body.
+pub fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An account event a webhook receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountEvent {
+    Created,
+    Confirmed,
+}
+
+impl AccountEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "account.created",
+            Self::Confirmed => "account.confirmed",
+        }
+    }
+}
+
+/// What a webhook row keeps: where to POST and the exact body (signed at delivery).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct WebhookPayload {
+    url: String,
+    event: String,
+    body: String,
+}
+
+/// Writes one webhook row per URL inside the caller's transaction: delivered when
+/// `deliver`, kept as `suppressed` otherwise (the same statements either way). The body
+/// carries the account's public fields, never a password or token.
+pub(crate) async fn enqueue_webhooks(
+    conn: &mut AnyConnection,
+    urls: &[String],
+    event: AccountEvent,
+    account: &crate::accounts::Account,
+    deliver: bool,
+) -> Result<(), sqlx::Error> {
+    let now = now_millis();
+    for url in urls {
+        let id = Uuid::now_v7();
+        let body = serde_json::json!({
+            "id": id.to_string(),
+            "event": event.as_str(),
+            "occurred_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "account": {
+                "id": account.id.to_string(),
+                "realm": account.realm,
+                "email": account.email,
+                "username": account.username,
+                "status": account.status.as_str(),
+                "profile": account.profile,
+                "created_at": account.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            },
+        });
+        let payload = WebhookPayload {
+            url: url.clone(),
+            event: event.as_str().into(),
+            body: body.to_string(),
+        };
+        let payload =
+            serde_json::to_string(&payload).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        sqlx::query(
+            "INSERT INTO outbox (id, account_id, kind, payload, status, attempts, next_attempt_at, created_at) \
+             VALUES ($1, $2, 'webhook', $3, $4, 0, $5, $5)",
+        )
+        .bind(id.to_string())
+        .bind(account.id.to_string())
+        .bind(payload)
+        .bind(if deliver { "pending" } else { "suppressed" })
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 impl std::fmt::Debug for OutgoingMail {
@@ -75,12 +176,119 @@ pub(crate) async fn enqueue_mail_with_status(
 }
 
 /// Where mail goes.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Mailer {
     /// Each mail, links included, becomes a log line (development).
     Log { from: String },
     /// Each mail becomes `<dir>/<outbox id>.eml` (tests, and a local inbox).
     File { dir: PathBuf, from: String },
+    /// Each mail goes over SMTP.
+    Smtp(Box<SmtpMailer>),
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Log { from } => f.debug_struct("Log").field("from", from).finish(),
+            Self::File { dir, from } => f
+                .debug_struct("File")
+                .field("dir", dir)
+                .field("from", from)
+                .finish(),
+            Self::Smtp(smtp) => f
+                .debug_struct("Smtp")
+                .field("from", &smtp.from.to_string())
+                .finish(),
+        }
+    }
+}
+
+/// An SMTP relay (lettre, async) and the sender.
+#[derive(Clone)]
+pub struct SmtpMailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    /// The part after `@` in every `Message-ID`.
+    id_domain: String,
+    /// A whole send; lettre's own timeout covers only the connection.
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for SmtpMailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpMailer")
+            .field("from", &self.from.to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SmtpMailer {
+    pub fn new(settings: &MailSettings) -> anyhow::Result<Self> {
+        let smtp = &settings.smtp;
+        let mut builder = match smtp.tls {
+            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
+            SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
+                .context("invalid mail.smtp.host for STARTTLS")?,
+            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)
+                .context("invalid mail.smtp.host for TLS")?,
+        }
+        .port(smtp.port)
+        .timeout(Some(Duration::from_secs(smtp.timeout_secs.max(1))));
+        if !smtp.username.is_empty() {
+            let password = smtp
+                .password
+                .as_ref()
+                .map(|p| p.expose_secret().to_string())
+                .unwrap_or_default();
+            builder = builder.credentials(Credentials::new(smtp.username.clone(), password));
+        }
+        let name = if settings.from_name.is_empty() {
+            settings.site_name.clone()
+        } else {
+            settings.from_name.clone()
+        };
+        let address: lettre::Address = settings
+            .from
+            .parse()
+            .with_context(|| format!("mail.from is not an address: {:?}", settings.from))?;
+        Ok(Self {
+            transport: builder.build(),
+            timeout: Duration::from_secs(smtp.timeout_secs.max(1)),
+            id_domain: address.domain().to_string(),
+            from: Mailbox::new(Some(name), address),
+        })
+    }
+
+    async fn send(&self, id: &str, mail: &OutgoingMail) -> Result<(), DeliveryError> {
+        let to: Mailbox = mail
+            .to
+            .parse()
+            .map_err(|e| DeliveryError::Permanent(format!("recipient {:?}: {e}", mail.to)))?;
+        let builder = Message::builder()
+            // The outbox row names the mail: a retried mail keeps its Message-ID.
+            .message_id(Some(format!("<{id}@{}>", self.id_domain)))
+            .from(self.from.clone())
+            .to(to)
+            .subject(mail.subject.clone());
+        let message = match &mail.html {
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+                mail.text.clone(),
+                html.clone(),
+            )),
+            None => builder.singlepart(SinglePart::plain(mail.text.clone())),
+        }
+        .map_err(|e| DeliveryError::Permanent(format!("could not build the message: {e}")))?;
+        match tokio::time::timeout(self.timeout, self.transport.send(message)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) if e.is_permanent() => Err(DeliveryError::Permanent(e.to_string())),
+            // 4xx replies, refused or dropped connections: try again later.
+            Ok(Err(e)) => Err(DeliveryError::Transient(e.to_string())),
+            Err(_) => Err(DeliveryError::Transient(format!(
+                "no answer from the SMTP server within {} s",
+                self.timeout.as_secs()
+            ))),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,16 +307,17 @@ impl Mailer {
             }),
             MailTransport::File => {
                 std::fs::create_dir_all(&settings.dir).with_context(|| {
-                    format!("could not create the mail folder {}", settings.dir.display())
+                    format!(
+                        "could not create the mail folder {}",
+                        settings.dir.display()
+                    )
                 })?;
                 Ok(Self::File {
                     dir: settings.dir.clone(),
                     from: settings.from.clone(),
                 })
             }
-            MailTransport::Smtp => anyhow::bail!(
-                "mail.transport = \"smtp\" is not available in this version; use \"log\" or \"file\""
-            ),
+            MailTransport::Smtp => Ok(Self::Smtp(Box::new(SmtpMailer::new(settings)?))),
         }
     }
 
@@ -134,6 +343,82 @@ impl Mailer {
                     .await
                     .map_err(|e| DeliveryError::Transient(e.to_string()))
             }
+            Self::Smtp(smtp) => smtp.send(id, mail).await,
+        }
+    }
+}
+
+/// Signs and POSTs webhook rows.
+#[derive(Clone)]
+pub struct WebhookSender {
+    client: reqwest::Client,
+    secret: SecretString,
+}
+
+impl std::fmt::Debug for WebhookSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookSender")
+    }
+}
+
+/// Header carrying `sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
+pub const SIGNATURE_HEADER: &str = "X-Signature";
+/// Header carrying the Unix time (seconds) the signature covers.
+pub const SIGNATURE_TIMESTAMP_HEADER: &str = "X-Signature-Timestamp";
+
+/// `sha256=<hex>` over `"<timestamp>.<body>"`: what a receiver recomputes to check a webhook.
+pub fn webhook_signature(secret: &[u8], timestamp: i64, body: &str) -> String {
+    // HMAC accepts keys of any length.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body.as_bytes());
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+impl WebhookSender {
+    /// `None` when no secret is configured (then no endpoint may be either).
+    pub fn new(settings: &WebhookSettings) -> anyhow::Result<Option<Self>> {
+        let Some(secret) = settings.secret.clone() else {
+            return Ok(None);
+        };
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(settings.timeout_secs.max(1)))
+            .user_agent("signup-gateway-webhooks")
+            .build()
+            .context("could not build the webhook HTTP client")?;
+        Ok(Some(Self { client, secret }))
+    }
+
+    async fn send(&self, id: &str, payload: &WebhookPayload) -> Result<(), DeliveryError> {
+        let timestamp = chrono::Utc::now().timestamp();
+        let signature = webhook_signature(
+            self.secret.expose_secret().as_bytes(),
+            timestamp,
+            &payload.body,
+        );
+        let response = self
+            .client
+            .post(&payload.url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(SIGNATURE_HEADER, signature)
+            .header(SIGNATURE_TIMESTAMP_HEADER, timestamp.to_string())
+            .header("X-Webhook-Id", id)
+            .header("X-Webhook-Event", &payload.event)
+            .body(payload.body.clone())
+            .send()
+            .await
+            .map_err(|e| DeliveryError::Transient(format!("POST {}: {e}", payload.url)))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let error = format!("POST {} answered {status}", payload.url);
+        // Like SMTP: the receiver's temporary states are retried, its refusals are final.
+        if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 {
+            Err(DeliveryError::Transient(error))
+        } else {
+            Err(DeliveryError::Permanent(error))
         }
     }
 }
@@ -154,8 +439,10 @@ fn render_eml(id: &str, from: &str, mail: &OutgoingMail) -> String {
 pub struct OutboxWorker {
     store: Store,
     mailer: Mailer,
+    webhooks: Option<WebhookSender>,
     metrics: Metrics,
     max_attempts: u32,
+    retry_base: Duration,
     poll_interval: Duration,
     lease: Duration,
     wake: Arc<Notify>,
@@ -175,12 +462,20 @@ impl OutboxWorker {
         Self {
             store,
             mailer,
+            webhooks: None,
             metrics,
             max_attempts: settings.max_attempts.max(1),
+            retry_base: Duration::from_millis(settings.retry_base_ms.max(1)),
             poll_interval: Duration::from_millis(settings.poll_interval_ms.max(10)),
             lease: Duration::from_secs(settings.lease_secs.max(1)),
             wake,
         }
+    }
+
+    /// Delivers `webhook` rows with this sender.
+    pub fn with_webhooks(mut self, webhooks: Option<WebhookSender>) -> Self {
+        self.webhooks = webhooks;
+        self
     }
 
     /// Runs until `shutdown` turns true; a mail being sent then is finished first.
@@ -213,6 +508,7 @@ impl OutboxWorker {
 
     /// Claims and delivers one batch of due rows; returns how many it handled.
     pub async fn deliver_due(&self) -> anyhow::Result<usize> {
+        self.record_oldest_pending().await?;
         let claimed = self.claim().await?;
         let count = claimed.len();
         let mut delivered = Vec::with_capacity(count);
@@ -262,13 +558,37 @@ impl OutboxWorker {
     }
 
     async fn send(&self, row: &Claimed) -> Result<(), DeliveryError> {
+        let unreadable =
+            |e: serde_json::Error| DeliveryError::Permanent(format!("unreadable payload: {e}"));
         match row.kind.as_str() {
-            "mail" => match serde_json::from_str::<OutgoingMail>(&row.payload) {
-                Ok(mail) => self.mailer.send(&row.id, &mail).await,
-                Err(e) => Err(DeliveryError::Permanent(format!("unreadable payload: {e}"))),
-            },
+            "mail" => {
+                let mail =
+                    serde_json::from_str::<OutgoingMail>(&row.payload).map_err(unreadable)?;
+                self.mailer.send(&row.id, &mail).await
+            }
+            "webhook" => {
+                let payload =
+                    serde_json::from_str::<WebhookPayload>(&row.payload).map_err(unreadable)?;
+                match &self.webhooks {
+                    Some(sender) => sender.send(&row.id, &payload).await,
+                    None => Err(DeliveryError::Transient(
+                        "webhooks.secret is not configured".into(),
+                    )),
+                }
+            }
             other => Err(DeliveryError::Permanent(format!("unknown kind {other:?}"))),
         }
+    }
+
+    /// Sets the gauge of the oldest undelivered row's age.
+    async fn record_oldest_pending(&self) -> anyhow::Result<()> {
+        let oldest: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(created_at) FROM outbox WHERE status = 'pending'")
+                .fetch_one(self.store.pool())
+                .await?;
+        let age = oldest.map_or(0.0, |at| (now_millis() - at).max(0) as f64 / 1000.0);
+        self.metrics.outbox_oldest_pending_seconds.set(age);
+        Ok(())
     }
 
     /// Marks a batch delivered in one statement.
@@ -309,7 +629,7 @@ impl OutboxWorker {
             "UPDATE outbox SET status = $1, next_attempt_at = $2, locked_until = NULL, last_error = $3 WHERE id = $4",
         )
         .bind(if dead { "dead" } else { "pending" })
-        .bind(now_millis() + backoff_millis(row.attempts))
+        .bind(now_millis() + backoff_millis(self.retry_base, row.attempts))
         .bind(error.to_string())
         .bind(&row.id)
         .execute(&mut *tx.tx)
@@ -323,10 +643,89 @@ impl OutboxWorker {
     }
 }
 
-/// Exponential backoff with jitter: about 2^attempts seconds, capped at an hour.
-fn backoff_millis(attempts: i64) -> i64 {
-    let exp = u32::try_from(attempts.clamp(0, 12)).unwrap_or(12);
-    let base = 1000i64.saturating_mul(1 << exp).min(3_600_000);
-    let jitter = rand::random::<u32>() % 1000;
-    base + i64::from(jitter)
+/// Exponential backoff with jitter: `base x 2^(attempts - 1)`, capped at an hour, plus up to
+/// half of that again at random so that many failed rows do not retry in lockstep.
+fn backoff_millis(base: Duration, attempts: i64) -> i64 {
+    let exp = u32::try_from((attempts - 1).clamp(0, 20)).unwrap_or(20);
+    let base = i64::try_from(base.as_millis()).unwrap_or(1000);
+    let delay = base.saturating_mul(1i64 << exp).min(3_600_000);
+    let jitter = rand::random::<u64>() % (u64::try_from(delay / 2).unwrap_or(0) + 1);
+    delay + i64::try_from(jitter).unwrap_or(0)
+}
+
+/// One outbox row, as an operator sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxEntry {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub attempts: i64,
+    /// The mail's recipient or the webhook's URL.
+    pub target: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub next_attempt_at: chrono::DateTime<chrono::Utc>,
+    pub last_error: Option<String>,
+}
+
+/// Undelivered rows (`pending` and `dead`), or only the `dead` ones, oldest first.
+pub async fn list(store: &Store, dead_only: bool) -> anyhow::Result<Vec<OutboxEntry>> {
+    let filter = if dead_only {
+        "status = 'dead'"
+    } else {
+        "status IN ('pending', 'dead')"
+    };
+    let sql = format!(
+        "SELECT id, kind, status, attempts, payload, created_at, next_attempt_at, last_error FROM outbox WHERE {filter} ORDER BY created_at, id"
+    );
+    let rows = sqlx::query(&sql).fetch_all(store.pool()).await?;
+    let at = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+    rows.iter()
+        .map(|row| {
+            let kind: String = row.try_get("kind")?;
+            let payload: String = row.try_get("payload")?;
+            let target = serde_json::from_str::<serde_json::Value>(&payload)
+                .ok()
+                .and_then(|p| {
+                    p.get(if kind == "webhook" { "url" } else { "to" })
+                        .and_then(|v| v.as_str())
+                        .map(String::from)
+                })
+                .unwrap_or_default();
+            Ok(OutboxEntry {
+                id: row.try_get("id")?,
+                kind,
+                status: row.try_get("status")?,
+                attempts: row.try_get("attempts")?,
+                target,
+                created_at: at(row.try_get("created_at")?),
+                next_attempt_at: at(row.try_get("next_attempt_at")?),
+                last_error: row.try_get("last_error")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Into::into)
+}
+
+/// Puts one `dead` row (or, with `None`, every dead row) back in the queue, due now and with
+/// a fresh attempt count. Returns how many rows it revived.
+pub async fn retry(store: &Store, id: Option<&str>) -> anyhow::Result<u64> {
+    let now = now_millis();
+    let mut tx = store.begin_write().await?;
+    let done = match id {
+        Some(id) => sqlx::query(
+            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $1, locked_until = NULL WHERE id = $2 AND status = 'dead'",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx.tx)
+        .await?,
+        None => sqlx::query(
+            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $1, locked_until = NULL WHERE status = 'dead'",
+        )
+        .bind(now)
+        .execute(&mut *tx.tx)
+        .await?,
+    };
+    tx.commit().await?;
+    Ok(done.rows_affected())
 }

@@ -25,7 +25,7 @@ use actix_web::{
 };
 use anyhow::Context;
 use signup_core::{
-    outbox::{Mailer, OutboxWorker},
+    outbox::{Mailer, OutboxWorker, WebhookSender},
     store::{redact_url, Store},
     web::LIMITER_SWEEP,
     Metrics, Services,
@@ -74,7 +74,7 @@ impl Application {
         }
         let store = open_store(&settings).await?;
         let metrics = Metrics::new();
-        let services = Services::new(
+        let mut services = Services::new(
             store.clone(),
             &settings.server,
             &settings.hashing,
@@ -83,8 +83,10 @@ impl Application {
             &settings.mail,
             metrics.clone(),
         )?;
+        services.accounts = services.accounts.with_webhooks(&settings.webhooks);
         let mailer = Mailer::from_settings(&settings.mail)?;
-        let worker = OutboxWorker::new(store.clone(), mailer, metrics.clone(), &settings.mail);
+        let worker = OutboxWorker::new(store.clone(), mailer, metrics.clone(), &settings.mail)
+            .with_webhooks(WebhookSender::new(&settings.webhooks)?);
 
         let listener = TcpListener::bind(settings.server.listen)
             .with_context(|| format!("could not listen on {}", settings.server.listen))?;

@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use signup_core::config::{
     self, DatabaseSettings, HashingSettings, MailSettings, Profile, RateLimitSettings,
-    ServerSettings, TokenSettings,
+    ServerSettings, TokenSettings, WebhookSettings,
 };
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -18,6 +18,7 @@ pub struct Settings {
     pub tokens: TokenSettings,
     pub mail: MailSettings,
     pub rate_limit: RateLimitSettings,
+    pub webhooks: WebhookSettings,
     pub flavours: Flavours,
 }
 
@@ -39,17 +40,19 @@ impl Settings {
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
+        self.webhooks.validate()?;
         if self.profile == Profile::Production && self.tokens.secret.is_none() {
             anyhow::bail!(
                 "profile = \"production\" needs an explicit token secret: set tokens.secret or SIGNUP__TOKENS__SECRET"
             );
         }
-        let conductor = &self.flavours.conductor;
-        if !conductor.mount.starts_with('/') {
-            anyhow::bail!(
-                "flavours.conductor.mount must start with '/' (got {:?})",
-                conductor.mount
-            );
+        for (name, mount) in [
+            ("conductor", &self.flavours.conductor.mount),
+            ("infera", &self.flavours.infera.mount),
+        ] {
+            if !mount.starts_with('/') {
+                anyhow::bail!("flavours.{name}.mount must start with '/' (got {mount:?})");
+            }
         }
         Ok(())
     }

@@ -191,3 +191,7 @@ pub async fn post_json(
         .await
         .expect("request")
 }
+
+pub mod smtp;
+mod tcp;
+pub mod webhook;

@@ -4,7 +4,7 @@ use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 use signup_core::{
     hashing::RETRY_AFTER_SECS,
-    outbox::OutgoingMail,
+    outbox::{html_escape, OutgoingMail},
     web::{client_ip, has_json_content_type, read_body, BodyError},
     Account, AccountStatus, NewAccount, SignUpError,
 };
@@ -140,14 +140,22 @@ fn user_data(account: &Account) -> UserData {
 }
 
 fn welcome_mail(account: &Account, site_name: &str) -> OutgoingMail {
+    let first = profile_field(account, "first_name");
+    let username = account.username.as_deref().unwrap_or_default();
     OutgoingMail {
         to: account.email.clone(),
         subject: format!("Welcome to {site_name}"),
         text: format!(
             "Hello {first},\n\nyour account \"{username}\" on {site_name} is ready: sign in with \
              your user name and the password you chose.\n\nIf you did not sign up, reply to this mail.\n",
-            first = profile_field(account, "first_name"),
-            username = account.username.as_deref().unwrap_or_default(),
         ),
+        html: Some(format!(
+            "<!doctype html><html><body><p>Hello {first},</p><p>your account <strong>{username}</strong> on {site} \
+             is ready: sign in with your user name and the password you chose.</p>\
+             <p>If you did not sign up, reply to this mail.</p></body></html>",
+            first = html_escape(&first),
+            username = html_escape(username),
+            site = html_escape(site_name),
+        )),
     }
 }

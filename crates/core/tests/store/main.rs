@@ -1,5 +1,7 @@
 //! The account core against a real store, on SQLite and (when configured) PostgreSQL.
 
+mod delivery;
+
 use std::time::Duration;
 
 use futures_util::future::join_all;
@@ -14,7 +16,7 @@ use signup_core::{
 };
 use signup_test_support::{count, on_each_backend, Backend, TestDatabase};
 
-async fn accounts_on(db: &TestDatabase) -> Accounts {
+pub(crate) async fn accounts_on(db: &TestDatabase) -> Accounts {
     let store = Store::connect(&DatabaseSettings {
         url: db.url().into(),
         ..Default::default()
@@ -50,6 +52,7 @@ async fn pending_account(accounts: &Accounts, ttl: Duration) -> String {
                 to: account.email.clone(),
                 subject: "Confirm".into(),
                 text: format!("/confirm?token={}", token.map_or("", |t| t.as_str())),
+                html: None,
             })
         })
         .await

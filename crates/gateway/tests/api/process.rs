@@ -198,3 +198,106 @@ on_each_backend!(
     the_migrate_command_prepares_the_database,
     sigterm_lets_an_in_flight_sign_up_finish_then_exits
 );
+
+async fn operators_list_and_retry_dead_outbox_rows(backend: Backend) {
+    let db = create_db(backend).await;
+    let url = [("SIGNUP__DATABASE__URL", db.url())];
+    assert!(run_cli(&["migrate"], &url).status.success());
+    let store = signup_core::store::Store::connect(&signup_core::config::DatabaseSettings {
+        url: db.url().into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    for (id, status) in [
+        ("0001-dead", "dead"),
+        ("0002-pending", "pending"),
+        ("0003-dead", "dead"),
+    ] {
+        sqlx::query(
+            "INSERT INTO outbox (id, account_id, kind, payload, status, attempts, next_attempt_at, last_error, created_at) \
+             VALUES ($1, NULL, 'mail', '{\"to\":\"ada@example.com\",\"subject\":\"s\",\"text\":\"t\"}', $2, 8, 0, '550 mailbox unavailable', 0)",
+        )
+        .bind(id)
+        .bind(status)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    }
+
+    let listed = run_cli(&["outbox", "list", "--dead"], &url);
+    assert!(listed.status.success());
+    let text = String::from_utf8(listed.stdout).unwrap();
+    assert!(
+        text.contains("0001-dead") && text.contains("0003-dead") && !text.contains("0002-pending"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ada@example.com") && text.contains("550 mailbox unavailable"),
+        "{text}"
+    );
+    assert!(text.contains("2 row(s)"), "{text}");
+    let all = String::from_utf8(run_cli(&["outbox", "list"], &url).stdout).unwrap();
+    assert!(
+        all.contains("0002-pending") && all.contains("3 row(s)"),
+        "{all}"
+    );
+
+    let one = run_cli(&["outbox", "retry", "0001-dead"], &url);
+    assert!(one.status.success());
+    assert_eq!(
+        String::from_utf8(one.stdout).unwrap(),
+        "1 row(s) queued again\n"
+    );
+    let missing = run_cli(&["outbox", "retry", "0002-pending"], &url);
+    assert!(!missing.status.success(), "only dead rows are revived");
+    let rest = run_cli(&["outbox", "retry", "--all-dead"], &url);
+    assert_eq!(
+        String::from_utf8(rest.stdout).unwrap(),
+        "1 row(s) queued again\n"
+    );
+    let dead = signup_test_support::count(
+        store.pool(),
+        "SELECT COUNT(*) FROM outbox WHERE status = 'dead'",
+    )
+    .await;
+    let fresh = signup_test_support::count(
+        store.pool(),
+        "SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND attempts = 0",
+    )
+    .await;
+    assert_eq!((dead, fresh), (0, 2));
+}
+
+on_each_backend!(operators_list_and_retry_dead_outbox_rows);
+
+#[test]
+fn webhook_endpoints_without_a_secret_are_refused() {
+    let output = run_cli(
+        &["config"],
+        &[(
+            "SIGNUP__WEBHOOKS__ENDPOINTS__CONDUCTOR",
+            "https://hooks.example.org/a",
+        )],
+    );
+    assert!(!output.status.success());
+    assert!(String::from_utf8(output.stderr)
+        .unwrap()
+        .contains("webhooks.secret"));
+    let output = run_cli(
+        &["config"],
+        &[
+            (
+                "SIGNUP__WEBHOOKS__ENDPOINTS__CONDUCTOR",
+                "https://hooks.example.org/a,https://hooks.example.org/b",
+            ),
+            ("SIGNUP__WEBHOOKS__SECRET", "whsec-123456"),
+        ],
+    );
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains("https://hooks.example.org/b") && !text.contains("whsec-123456"),
+        "{text}"
+    );
+}

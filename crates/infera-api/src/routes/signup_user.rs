@@ -4,7 +4,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 use signup_core::{
-    outbox::OutgoingMail,
+    outbox::{html_escape, OutgoingMail},
     web::{client_ip, has_json_content_type, read_body, BodyError},
     Account, EmailAddress, EmailRegistration, RegistrationMail,
 };
@@ -137,26 +137,42 @@ fn email_field(req: &HttpRequest, body: &[u8]) -> Result<String, InferaError> {
 
 fn render_mail(state: &InferaState, account: &Account, mail: RegistrationMail<'_>) -> OutgoingMail {
     let site = &state.services.site_name;
+    let email = &account.email;
     match mail {
-        RegistrationMail::Verify(token) => OutgoingMail {
-            to: account.email.clone(),
-            subject: format!("Verify your email address for {site}"),
-            text: format!(
-                "Hello,\n\nplease confirm that {email} is your address by opening this link within {hours} hours:\n\n\
-                 {link}\n\nIf you did not sign up for {site}, ignore this mail: nothing happens without the link.\n",
-                email = account.email,
-                hours = state.verification_ttl.as_secs().div_ceil(3600),
-                link = state.verification_link(token.as_str()),
-            ),
-        },
+        RegistrationMail::Verify(token) => {
+            let hours = state.verification_ttl.as_secs().div_ceil(3600);
+            let link = state.verification_link(token.as_str());
+            OutgoingMail {
+                to: email.clone(),
+                subject: format!("Verify your email address for {site}"),
+                text: format!(
+                    "Hello,\n\nplease confirm that {email} is your address by opening this link within {hours} hours:\n\n\
+                     {link}\n\nIf you did not sign up for {site}, ignore this mail: nothing happens without the link.\n",
+                ),
+                html: Some(format!(
+                    "<!doctype html><html><body><p>Hello,</p><p>please confirm that {email} is your address \
+                     within {hours} hours:</p><p><a href=\"{link}\">Verify my email address</a></p>\
+                     <p>If you did not sign up for {site}, ignore this mail: nothing happens without the link.</p></body></html>",
+                    email = html_escape(email),
+                    link = html_escape(&link),
+                    site = html_escape(site),
+                )),
+            }
+        }
         RegistrationMail::AlreadyRegistered => OutgoingMail {
-            to: account.email.clone(),
+            to: email.clone(),
             subject: format!("You already have an account on {site}"),
             text: format!(
                 "Hello,\n\nsomeone, perhaps you, tried to sign up for {site} with {email}. This address already \
                  has a verified account, so nothing was changed.\n\nIf it was not you, you can ignore this mail.\n",
-                email = account.email,
             ),
+            html: Some(format!(
+                "<!doctype html><html><body><p>Hello,</p><p>someone, perhaps you, tried to sign up for {site} with \
+                 {email}. This address already has a verified account, so nothing was changed.</p>\
+                 <p>If it was not you, you can ignore this mail.</p></body></html>",
+                email = html_escape(email),
+                site = html_escape(site),
+            )),
         },
     }
 }

@@ -160,8 +160,6 @@ pub struct TokenSettings {
     pub secret: Option<SecretString>,
     pub access_ttl_secs: u64,
     pub refresh_ttl_secs: u64,
-    /// Lifetime of confirmation and activation links.
-    pub confirmation_ttl_secs: u64,
 }
 
 impl std::fmt::Debug for TokenSettings {
@@ -170,7 +168,6 @@ impl std::fmt::Debug for TokenSettings {
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
             .field("access_ttl_secs", &self.access_ttl_secs)
             .field("refresh_ttl_secs", &self.refresh_ttl_secs)
-            .field("confirmation_ttl_secs", &self.confirmation_ttl_secs)
             .finish()
     }
 }
@@ -181,7 +178,6 @@ impl Default for TokenSettings {
             secret: None,
             access_ttl_secs: 900,
             refresh_ttl_secs: 604_800,
-            confirmation_ttl_secs: 86_400,
         }
     }
 }

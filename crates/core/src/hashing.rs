@@ -325,15 +325,6 @@ impl HashingPool {
     pub fn is_saturated(&self) -> bool {
         self.in_flight() >= self.inner.capacity
     }
-
-    /// `workers + queue`.
-    pub fn capacity(&self) -> usize {
-        self.inner.capacity
-    }
-
-    pub fn workers(&self) -> usize {
-        self.inner.worker_count
-    }
 }
 
 #[cfg(test)]

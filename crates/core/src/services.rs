@@ -6,7 +6,7 @@ use ipnet::IpNet;
 
 use crate::{
     accounts::Accounts,
-    config::{HashingSettings, MailSettings, RateLimitSettings, ServerSettings, TokenSettings},
+    config::{HashingSettings, MailSettings, RateLimitSettings, ServerSettings},
     hashing::HashingPool,
     metrics::Metrics,
     store::Store,
@@ -26,7 +26,6 @@ pub struct Services {
     /// Base of every link handed out, without a trailing slash.
     pub public_url: String,
     pub site_name: String,
-    pub confirmation_ttl: std::time::Duration,
 }
 
 impl Services {
@@ -36,7 +35,6 @@ impl Services {
         server: &ServerSettings,
         hashing: &HashingSettings,
         rate_limit: &RateLimitSettings,
-        tokens: &TokenSettings,
         mail: &MailSettings,
         metrics: Metrics,
     ) -> anyhow::Result<Self> {
@@ -49,7 +47,20 @@ impl Services {
             body_limit_bytes: server.body_limit_bytes,
             public_url: server.public_url.trim_end_matches('/').to_string(),
             site_name: mail.site_name.clone(),
-            confirmation_ttl: std::time::Duration::from_secs(tokens.confirmation_ttl_secs),
         })
+    }
+}
+
+impl Services {
+    /// Spends one sign-up of the client's allowance (its address found behind the trusted
+    /// proxies); `Err(seconds to wait)` when it is used up. Always `Ok` with no limit set.
+    pub fn check_sign_up_rate(&self, req: &actix_web::HttpRequest) -> Result<(), u64> {
+        match (
+            &self.limiter,
+            crate::web::client_ip(req, &self.trusted_proxies),
+        ) {
+            (Some(limiter), Some(ip)) => limiter.check(ip),
+            _ => Ok(()),
+        }
     }
 }

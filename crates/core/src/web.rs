@@ -137,10 +137,6 @@ impl SignUpLimiter {
         self.limiter.retain_recent();
         self.limiter.shrink_to_fit();
     }
-
-    pub fn tracked_addresses(&self) -> usize {
-        self.limiter.len()
-    }
 }
 
 /// How long to sleep between two [`SignUpLimiter::forget_idle`] calls.

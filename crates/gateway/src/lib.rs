@@ -16,7 +16,7 @@ pub mod telemetry;
 
 mod ops;
 
-use std::{net::TcpListener, time::Duration};
+use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use actix_web::{
     dev::{Server, Service},
@@ -79,7 +79,6 @@ impl Application {
             &settings.server,
             &settings.hashing,
             &settings.rate_limit,
-            &settings.tokens,
             &settings.mail,
             metrics.clone(),
         )?;
@@ -93,64 +92,38 @@ impl Application {
         let address = listener.local_addr()?;
         let base = public_base(&settings, address);
 
-        let flavours = &settings.flavours;
-        let conductor = flavours
-            .conductor
-            .enabled
-            .then(|| conductor_api::ConductorState::new(services.clone(), &flavours.conductor))
-            .transpose()?;
-        let infera = flavours
-            .infera
-            .enabled
-            .then(|| infera_api::InferaState::new(services.clone(), &flavours.infera))
-            .transpose()?;
-        let mut openapi = Vec::new();
-        let mut labels = Vec::new();
+        let mounts = mounts(&settings, &services)?;
         let mut routes = vec![
             format!("GET  {base}/healthz"),
             format!("GET  {base}/readyz"),
             format!("GET  {base}/metrics"),
             format!("GET  {base}/docs/"),
         ];
-        if let Some(state) = &conductor {
-            let prefix = state.mount_prefix();
-            routes.push(format!("POST {base}{prefix}/auth/signup   (conductor)"));
-            routes.push(format!("GET  {base}/openapi/conductor.json"));
-            labels.push((prefix.to_string(), conductor_api::FLAVOUR));
-            openapi.push(ops::OpenApiDoc {
-                flavour: conductor_api::FLAVOUR,
-                path: "/openapi/conductor.json",
-                document: conductor_api::openapi(
-                    &flavours.conductor.mount,
-                    flavours.conductor.password_min_chars,
-                ),
-            });
+        for mount in &mounts {
+            for (method, path) in &mount.routes {
+                routes.push(format!(
+                    "{method:<4} {base}{}{path}   ({})",
+                    mount.prefix, mount.openapi.flavour
+                ));
+            }
+            routes.push(format!("GET  {base}{}", mount.openapi.path));
         }
-        if let Some(state) = &infera {
-            let prefix = state.mount_prefix();
-            routes.push(format!("POST {base}{prefix}/signup_user   (infera)"));
-            routes.push(format!(
-                "GET  {base}{prefix}/verify_email?token=...   (infera)"
-            ));
-            routes.push(format!("GET  {base}/openapi/infera.json"));
-            labels.push((prefix.to_string(), infera_api::FLAVOUR));
-            openapi.push(ops::OpenApiDoc {
-                flavour: infera_api::FLAVOUR,
-                path: "/openapi/infera.json",
-                document: infera_api::openapi(&flavours.infera.mount),
-            });
-        }
-        let ops_state = ops::OpsState::new(store.clone(), metrics.clone(), openapi, labels);
-        let conductor_host = flavours.conductor.host.clone();
-        let infera_host = flavours.infera.host.clone();
+        let ops_state = ops::OpsState::new(
+            store.clone(),
+            metrics.clone(),
+            mounts.iter().map(|m| m.openapi.clone()).collect(),
+            mounts
+                .iter()
+                .map(|m| (m.prefix.clone(), m.openapi.flavour))
+                .collect(),
+        );
+        let mounts = Arc::new(mounts);
 
         let server = HttpServer::new(move || {
-            let metrics = ops_state.metrics.clone();
-            let labels = ops_state.clone();
+            let ops = ops_state.clone();
             let mut app = App::new()
                 .wrap_fn(move |req, srv| {
-                    let metrics = metrics.clone();
-                    let labels = labels.clone();
+                    let ops = ops.clone();
                     let request_id = req.extensions().get::<RequestId>().map(ToString::to_string);
                     let started = std::time::Instant::now();
                     let fut = srv.call(req);
@@ -161,9 +134,9 @@ impl Application {
                             .match_pattern()
                             .unwrap_or_else(|| "<unmatched>".into());
                         let status = res.status();
-                        let values = [labels.flavour_of(&route), route.as_str(), status.as_str()];
-                        metrics.http_requests.with_label_values(&values).inc();
-                        metrics
+                        let values = [ops.flavour_of(&route), route.as_str(), status.as_str()];
+                        ops.metrics.http_requests.with_label_values(&values).inc();
+                        ops.metrics
                             .http_request_duration
                             .with_label_values(&values)
                             .observe(started.elapsed().as_secs_f64());
@@ -177,14 +150,8 @@ impl Application {
                 })
                 .wrap(TracingLogger::default())
                 .configure(|cfg| ops::configure(cfg, ops_state.clone()));
-            if let Some(state) = &conductor {
-                app = app.service(on_host(
-                    conductor_api::service(state.clone()),
-                    &conductor_host,
-                ));
-            }
-            if let Some(state) = &infera {
-                app = app.service(on_host(infera_api::service(state.clone()), &infera_host));
+            for mount in mounts.iter() {
+                app = app.service(on_host((mount.scope)(), &mount.host));
             }
             app.default_service(web::to(ops::not_found))
         })
@@ -261,6 +228,54 @@ impl Application {
         self.store.close().await;
         served.context("the HTTP server failed")
     }
+}
+
+/// An enabled flavour: where it is mounted, what it serves, and how to build its scope (once
+/// per HTTP worker).
+struct Mount {
+    prefix: String,
+    host: Option<String>,
+    /// (method, path inside the mount), for the start-up log.
+    routes: Vec<(&'static str, &'static str)>,
+    openapi: ops::OpenApiDoc,
+    scope: Box<dyn Fn() -> actix_web::Scope + Send + Sync>,
+}
+
+/// Every enabled flavour, in mounting order.
+fn mounts(settings: &Settings, services: &Services) -> anyhow::Result<Vec<Mount>> {
+    let flavours = &settings.flavours;
+    let mut mounts = Vec::new();
+    if flavours.conductor.enabled {
+        let conductor = &flavours.conductor;
+        let state = conductor_api::ConductorState::new(services.clone(), conductor)?;
+        mounts.push(Mount {
+            prefix: state.mount_prefix().to_string(),
+            host: conductor.host.clone(),
+            routes: vec![("POST", "/auth/signup")],
+            openapi: ops::OpenApiDoc {
+                flavour: conductor_api::FLAVOUR,
+                path: "/openapi/conductor.json",
+                document: conductor_api::openapi(&conductor.mount, conductor.password_min_chars),
+            },
+            scope: Box::new(move || conductor_api::service(state.clone())),
+        });
+    }
+    if flavours.infera.enabled {
+        let infera = &flavours.infera;
+        let state = infera_api::InferaState::new(services.clone(), infera)?;
+        mounts.push(Mount {
+            prefix: state.mount_prefix().to_string(),
+            host: infera.host.clone(),
+            routes: vec![("POST", "/signup_user"), ("GET", "/verify_email?token=...")],
+            openapi: ops::OpenApiDoc {
+                flavour: infera_api::FLAVOUR,
+                path: "/openapi/infera.json",
+                document: infera_api::openapi(&infera.mount),
+            },
+            scope: Box::new(move || infera_api::service(state.clone())),
+        });
+    }
+    Ok(mounts)
 }
 
 /// Limits a flavour's scope to one `Host` when the operator asks for it.

@@ -14,7 +14,6 @@
 //!     &config::ServerSettings::default(),
 //!     &config::HashingSettings::default(),
 //!     &config::RateLimitSettings::default(),
-//!     &config::TokenSettings::default(),
 //!     &config::MailSettings::default(),
 //!     Metrics::new(),
 //! )?;

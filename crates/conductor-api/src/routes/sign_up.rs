@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use signup_core::{
     hashing::RETRY_AFTER_SECS,
     outbox::{html_escape, OutgoingMail},
-    web::{client_ip, has_json_content_type, read_body, BodyError},
+    web::{has_json_content_type, read_body, BodyError},
     Account, AccountStatus, NewAccount, SignUpError,
 };
 use tracing_actix_web::RequestId;
@@ -61,13 +61,9 @@ async fn handle(
     state: &ConductorState,
 ) -> Result<HttpResponse, ConductorError> {
     let services = &state.services;
-    if let (Some(limiter), Some(ip)) =
-        (&services.limiter, client_ip(req, &services.trusted_proxies))
-    {
-        limiter
-            .check(ip)
-            .map_err(|retry_after_secs| ConductorError::RateLimited { retry_after_secs })?;
-    }
+    services
+        .check_sign_up_rate(req)
+        .map_err(|retry_after_secs| ConductorError::RateLimited { retry_after_secs })?;
     if !has_json_content_type(req) {
         return Err(ConductorError::UnsupportedMediaType);
     }

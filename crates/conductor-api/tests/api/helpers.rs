@@ -3,7 +3,7 @@ use std::net::TcpListener;
 use actix_web::{App, HttpServer};
 use serde_json::Value;
 use signup_core::{
-    config::{HashingSettings, MailSettings, RateLimitSettings, ServerSettings, TokenSettings},
+    config::{HashingSettings, MailSettings, RateLimitSettings, ServerSettings},
     store::Store,
     Metrics, Services,
 };
@@ -65,7 +65,6 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut TestConfig
         &config.server,
         &config.hashing,
         &config.rate_limit,
-        &TokenSettings::default(),
         &MailSettings::default(),
         Metrics::new(),
     )

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 use signup_core::{
     outbox::{html_escape, OutgoingMail},
-    web::{client_ip, has_json_content_type, read_body, BodyError},
+    web::{has_json_content_type, read_body, BodyError},
     Account, EmailAddress, EmailRegistration, RegistrationMail,
 };
 
@@ -53,13 +53,9 @@ async fn handle(
     state: &InferaState,
 ) -> Result<(HttpResponse, &'static str), InferaError> {
     let services = &state.services;
-    if let (Some(limiter), Some(ip)) =
-        (&services.limiter, client_ip(req, &services.trusted_proxies))
-    {
-        limiter
-            .check(ip)
-            .map_err(|retry_after_secs| InferaError::RateLimited { retry_after_secs })?;
-    }
+    services
+        .check_sign_up_rate(req)
+        .map_err(|retry_after_secs| InferaError::RateLimited { retry_after_secs })?;
     let body = read_body(req, payload, services.body_limit_bytes)
         .await
         .map_err(|e| match e {

@@ -2,10 +2,7 @@ use std::{net::TcpListener, path::PathBuf, time::Duration};
 
 use actix_web::{App, HttpServer};
 use signup_core::{
-    config::{
-        HashingSettings, MailSettings, MailTransport, RateLimitSettings, ServerSettings,
-        TokenSettings,
-    },
+    config::{HashingSettings, MailSettings, MailTransport, RateLimitSettings, ServerSettings},
     outbox::{Mailer, OutboxWorker},
     store::Store,
     Metrics, Services,
@@ -68,7 +65,6 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut TestConfig
             per_ip_per_minute: 0,
             burst: 0,
         },
-        &TokenSettings::default(),
         &mail,
         metrics.clone(),
     )

@@ -613,8 +613,13 @@ mod tests {
             ]
         );
         assert_eq!(server.attempts(), 5);
-        // One connection until the rejection, one reused for the last three.
-        assert_eq!(server.shared.connections.load(Ordering::SeqCst), 2);
+        // lettre's pool decides how many connections it opens (timing-dependent, usually 2:
+        // one until the rejection, one reused); at least one carried several messages.
+        let connections = server.shared.connections.load(Ordering::SeqCst);
+        assert!(
+            connections < server.attempts(),
+            "{connections} connections for 5 messages"
+        );
     }
 
     /// Sends `send` (unless empty) and reads one reply, checking its code.

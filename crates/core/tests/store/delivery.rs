@@ -229,6 +229,9 @@ async fn a_claimed_row_of_a_dead_instance_is_sent_by_another_after_its_lease(bac
     let hanging = TestSmtpServer::start(vec![Behaviour::Hang]).await;
     let mut slow = smtp_settings(hanging.port());
     slow.smtp.timeout_secs = 60;
+    // Long enough that the lease still holds when the second instance first looks, even on a
+    // loaded machine.
+    slow.lease_secs = 3;
     let first = worker(&accounts, &slow, &Metrics::new());
     sign_up(&accounts, 1).await;
 
@@ -250,7 +253,7 @@ async fn a_claimed_row_of_a_dead_instance_is_sent_by_another_after_its_lease(bac
         0,
         "the lease still holds the row"
     );
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_eq!(second.deliver_due().await.unwrap(), 1, "the lease ran out");
     assert_eq!(healthy.received().len(), 1);
     assert_eq!(hanging.received().len(), 0);

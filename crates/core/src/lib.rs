@@ -25,6 +25,7 @@ pub mod accounts;
 pub mod config;
 pub mod email;
 pub mod hashing;
+pub mod jwt;
 pub mod metrics;
 pub mod outbox;
 pub mod password;

@@ -1,6 +1,7 @@
 //! The account core against a real store, on SQLite and (when configured) PostgreSQL.
 
 mod delivery;
+mod jwt;
 
 use std::time::Duration;
 

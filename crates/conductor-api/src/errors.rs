@@ -7,6 +7,7 @@ use actix_web::{
 };
 use serde_json::{json, Map, Value};
 use signup_core::SignUpError;
+use signup_http::Refusal;
 
 use crate::wire::{ErrorResponse, FieldProblem};
 
@@ -29,6 +30,20 @@ pub enum ConductorError {
     Unexpected(#[source] anyhow::Error),
 }
 
+impl From<Refusal> for ConductorError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::RateLimited { retry_after_secs } => Self::RateLimited { retry_after_secs },
+            Refusal::UnsupportedMediaType => Self::UnsupportedMediaType,
+            Refusal::Overloaded { retry_after_secs } => {
+                Self::SignUp(SignUpError::Overloaded { retry_after_secs })
+            }
+            Refusal::TooLarge { limit } => Self::PayloadTooLarge { limit },
+            Refusal::Incomplete => Self::MalformedJson { position: None },
+        }
+    }
+}
+
 impl ConductorError {
     /// The `outcome` label of the sign-up counter.
     pub fn outcome(&self) -> &'static str {
@@ -40,6 +55,7 @@ impl ConductorError {
             | Self::Invalid(_) => "invalid",
             Self::SignUp(SignUpError::UsernameTaken) => "username_taken",
             Self::SignUp(SignUpError::EmailTaken) => "email_taken",
+            Self::SignUp(SignUpError::PolicyViolation(_)) => "policy",
             Self::SignUp(SignUpError::Overloaded { .. }) => "overloaded",
             Self::SignUp(SignUpError::Unavailable(_)) | Self::Unexpected(_) => "error",
         }
@@ -111,6 +127,12 @@ impl ConductorError {
                         json!({ "field": "email" }),
                         None,
                     ),
+                    SignUpError::PolicyViolation(rule) => (
+                        StatusCode::BAD_REQUEST,
+                        format!("Invalid request parameter: {rule}"),
+                        json!({}),
+                        None,
+                    ),
                     SignUpError::Overloaded { retry_after_secs } => (
                         StatusCode::SERVICE_UNAVAILABLE,
                         "Server is busy, retry later".into(),
@@ -126,9 +148,7 @@ impl ConductorError {
         }
         let mut response = envelope(status, message, details);
         if let Some(secs) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+            signup_http::retry_after(&mut response, secs);
         }
         response
     }
@@ -170,7 +190,7 @@ pub fn envelope(status: StatusCode, message: String, details: Value) -> HttpResp
 }
 
 /// Unknown path inside the mount.
-pub async fn not_found(req: HttpRequest) -> HttpResponse {
+pub fn not_found(req: &HttpRequest) -> HttpResponse {
     envelope(
         StatusCode::NOT_FOUND,
         format!("No route for {} {}", req.method(), req.path()),
@@ -179,7 +199,7 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 }
 
 /// Known path, wrong method.
-pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+pub fn method_not_allowed(req: &HttpRequest, allow: &'static str) -> HttpResponse {
     let mut response = envelope(
         StatusCode::METHOD_NOT_ALLOWED,
         format!("Method {} is not allowed on {}", req.method(), req.path()),
@@ -187,6 +207,6 @@ pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
     );
     response
         .headers_mut()
-        .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        .insert(header::ALLOW, header::HeaderValue::from_static(allow));
     response
 }

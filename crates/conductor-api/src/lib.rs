@@ -1,58 +1,57 @@
 //! The Conductor API sign-up flavour: `POST /auth/signup` with the Conductor error envelope.
 //!
-//! Mount it in any Actix app with [`service`]: it needs a [`signup_core::Services`] (the
-//! account core) and this flavour's [`Settings`].
+//! Embed it in any Actix app: build the core from the settings in one call, mount the
+//! flavour, and run the background work (the outbox worker sends the welcome mail).
 //!
 //! ```no_run
 //! use actix_web::{App, HttpServer};
-//! use signup_core::{config, store::Store, Metrics, Services};
+//! use signup_core::{config::Settings, Services};
 //!
 //! # async fn run() -> anyhow::Result<()> {
-//! let database = config::DatabaseSettings { url: "sqlite://data/my-app.db".into(), ..Default::default() };
-//! let store = Store::connect(&database).await?;
-//! store.migrate().await?;
-//! let services = Services::new(
-//!     store,
-//!     &config::ServerSettings::default(),
-//!     &config::HashingSettings::default(),
-//!     &config::RateLimitSettings::default(),
-//!     &config::MailSettings::default(),
-//!     Metrics::new(),
-//! )?;
-//! let state = conductor_api::ConductorState::new(services, &conductor_api::Settings::default())?;
-//! HttpServer::new(move || App::new().service(conductor_api::service(state.clone())))
+//! let mut settings = Settings::<conductor_api::Settings>::default();
+//! settings.database.url = "sqlite://data/my-app.db".into();
+//! let (services, background) = Services::start(&settings).await?;
+//! let mount = conductor_api::mount(&services, &settings.flavours).await?;
+//! let running = background.spawn();
+//! HttpServer::new(move || App::new().service(mount.scope()))
 //!     .bind(("127.0.0.1", 8080))?
 //!     .run()
 //!     .await?;
+//! running.stop().await;
 //! # Ok(())
 //! # }
 //! ```
-//! (Outbox rows are delivered by [`signup_core::outbox::OutboxWorker`]; the gateway runs one.)
 
 pub mod errors;
+pub mod mail;
 pub mod routes;
 pub mod wire;
 
 use actix_web::web;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-use signup_core::{accounts::InvalidRealm, PasswordPolicy, Realm, Services};
+use signup_core::{PasswordPolicy, Services};
+use signup_http::{Fallback, Mount, MountContext, MountDefaults, MountSettings, Routes};
 use utoipa::OpenApi;
 
 /// Name of this flavour in metrics, config and URLs.
 pub const FLAVOUR: &str = "conductor";
 
+/// This flavour's mount defaults: `/conductor`, realm `conductor`.
+#[derive(Debug)]
+pub struct Conductor;
+
+impl MountDefaults for Conductor {
+    const FLAVOUR: &'static str = FLAVOUR;
+    const MOUNT: &'static str = "/conductor";
+}
+
 /// `[flavours.conductor]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
-    pub enabled: bool,
-    /// Path prefix of the mount.
-    pub mount: String,
-    /// Serve only requests for this `Host`.
-    pub host: Option<String>,
-    /// Realm the accounts are created in.
-    pub realm: String,
+    #[serde(flatten)]
+    pub mount: MountSettings<Conductor>,
     /// Shortest password accepted (the longest is the contract's 100).
     pub password_min_chars: usize,
 }
@@ -60,10 +59,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            enabled: true,
-            mount: "/conductor".into(),
-            host: None,
-            realm: FLAVOUR.into(),
+            mount: MountSettings::default(),
             password_min_chars: 8,
         }
     }
@@ -72,43 +68,42 @@ impl Default for Settings {
 /// Everything the handlers need.
 #[derive(Debug, Clone)]
 pub struct ConductorState {
-    services: Services,
-    realm: Realm,
-    mount: String,
-    password_policy: PasswordPolicy,
+    pub(crate) context: MountContext,
+    pub(crate) password_policy: PasswordPolicy,
 }
 
-impl ConductorState {
-    pub fn new(services: Services, settings: &Settings) -> Result<Self, InvalidRealm> {
-        Ok(Self {
-            services,
-            realm: Realm::parse(&settings.realm)?,
-            mount: settings.mount.clone(),
-            password_policy: PasswordPolicy {
-                min_chars: settings.password_min_chars,
-                max_chars: wire::PASSWORD_MAX_CHARS,
-            },
-        })
-    }
-
-    /// The mount without its trailing slash (`""` at the root).
-    pub fn mount_prefix(&self) -> &str {
-        self.mount.trim_end_matches('/')
-    }
+/// The flavour, ready for its host to mount.
+pub async fn mount(services: &Services, settings: &Settings) -> anyhow::Result<Mount> {
+    let context = MountContext::new(services.clone(), &settings.mount)?;
+    let state = ConductorState {
+        context: context.clone(),
+        password_policy: PasswordPolicy {
+            min_chars: settings.password_min_chars,
+            max_chars: wire::PASSWORD_MAX_CHARS,
+        },
+    };
+    Ok(Mount::new(
+        &context,
+        openapi(settings.password_min_chars),
+        state,
+        configure,
+    ))
 }
 
-/// The flavour's routes as one scope at its mount; unknown paths and methods inside it
-/// answer in the flavour's envelope.
-pub fn service(state: ConductorState) -> actix_web::Scope {
-    let prefix = state.mount_prefix().to_string();
-    web::scope(&prefix)
-        .app_data(web::Data::new(state))
-        .service(
-            web::resource("/auth/signup")
-                .route(web::post().to(routes::sign_up::sign_up))
-                .default_service(web::to(errors::method_not_allowed)),
-        )
-        .default_service(web::to(errors::not_found))
+/// The flavour's routes inside its mount; unknown paths and methods answer in the
+/// flavour's envelope.
+pub fn configure(cfg: &mut web::ServiceConfig, state: ConductorState) {
+    cfg.app_data(web::Data::new(state));
+    Routes::new(
+        cfg,
+        Fallback {
+            not_found: errors::not_found,
+            method_not_allowed: errors::method_not_allowed,
+        },
+    )
+    .resource("/auth/signup", "POST", |r| {
+        r.route(web::post().to(routes::sign_up::sign_up))
+    });
 }
 
 #[derive(OpenApi)]
@@ -123,8 +118,8 @@ pub fn service(state: ConductorState) -> actix_web::Scope {
 )]
 struct ApiDoc;
 
-/// The flavour's OpenAPI document, with its server URL set to `mount`.
-pub fn openapi(mount: &str, password_min_chars: usize) -> utoipa::openapi::OpenApi {
+/// The flavour's OpenAPI document (its server is set by [`Mount::new`]).
+pub fn openapi(password_min_chars: usize) -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     let sentences = wire::documented_sentences(password_min_chars).join("\n- ");
     doc.info.description = Some(format!(
@@ -132,12 +127,6 @@ pub fn openapi(mount: &str, password_min_chars: usize) -> utoipa::openapi::OpenA
          Every non-2xx answer is `{{error, message, timestamp, success: false, details}}`.\n\n\
          Validation sentences (`details.validation_errors`):\n- {sentences}"
     ));
-    let prefix = mount.trim_end_matches('/');
-    doc.servers = Some(vec![utoipa::openapi::Server::new(if prefix.is_empty() {
-        "/"
-    } else {
-        prefix
-    })]);
     doc
 }
 

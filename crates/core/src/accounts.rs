@@ -1,11 +1,15 @@
 //! The accounts service: each call does one whole use case in one transaction.
+//!
+//! What a use case sends (a mail, a token) is data the caller prepared before the call: ids
+//! and tokens are minted and mails rendered first, so no caller code runs inside a
+//! transaction.
 
-use std::{fmt, time::Duration};
+use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::{any::AnyRow, AnyConnection, Row};
-use uuid::Uuid;
 
+pub use crate::account::{Account, AccountId, AccountStatus, InvalidRealm, Realm};
 use crate::{
     email::EmailAddress,
     hashing::{HashingError, HashingPool, RETRY_AFTER_SECS},
@@ -16,95 +20,47 @@ use crate::{
     username::Username,
 };
 
-/// An account's identity: a UUID v7 (time-ordered, so inserts stay at the index's end).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct AccountId(pub Uuid);
-
-impl fmt::Display for AccountId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
+/// A one-time token to store with a new account, and what it will prove.
+#[derive(Debug)]
+pub struct Confirmation {
+    pub token: OneTimeToken,
+    pub purpose: TokenPurpose,
+    pub ttl: Duration,
 }
 
-impl std::str::FromStr for AccountId {
-    type Err = uuid::Error;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Uuid::parse_str(s).map(Self)
-    }
-}
-
-/// A namespace of accounts: an address or user name may hold one account per realm.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Realm(String);
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a realm is 1 to 64 characters of a-z, 0-9, '-', '_' and '.' (got {0:?})")]
-pub struct InvalidRealm(String);
-
-impl Realm {
-    pub fn parse(raw: &str) -> Result<Self, InvalidRealm> {
-        let valid = (1..=64).contains(&raw.len())
-            && raw
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
-        if valid {
-            Ok(Self(raw.to_string()))
-        } else {
-            Err(InvalidRealm(raw.to_string()))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AccountStatus {
-    Active,
-    PendingVerification,
-}
-
-impl AccountStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::PendingVerification => "pending_verification",
-        }
-    }
-
-    fn parse(raw: &str) -> Self {
-        match raw {
-            "pending_verification" => Self::PendingVerification,
-            _ => Self::Active,
+impl Confirmation {
+    /// Mints the token now, so the caller can put it in the mail it renders.
+    pub fn new(purpose: TokenPurpose, ttl: Duration) -> Self {
+        Self {
+            token: OneTimeToken::generate(),
+            purpose,
+            ttl,
         }
     }
 }
 
-/// An account as stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Account {
-    pub id: AccountId,
-    pub realm: String,
-    pub email: String,
-    pub username: Option<String>,
-    /// Flavour-specific fields (names, nickname, ...), as a JSON object.
-    pub profile: serde_json::Value,
-    pub status: AccountStatus,
-    pub created_at: DateTime<Utc>,
-}
-
-/// Everything a sign-up needs, already parsed.
+/// Everything a sign-up needs, already parsed and rendered.
 #[derive(Debug)]
 pub struct NewAccount {
+    /// Minted by the caller ([`AccountId::generate`]) so its mail can name it.
+    pub id: AccountId,
     pub realm: Realm,
     pub email: EmailAddress,
     pub username: Option<Username>,
     pub password: Option<Password>,
     pub profile: serde_json::Value,
     pub status: AccountStatus,
-    /// Mint a one-time token of this purpose and lifetime, for the mail to carry.
-    pub confirmation: Option<(TokenPurpose, Duration)>,
+    /// A one-time token stored with the account (its digest only).
+    pub confirmation: Option<Confirmation>,
+    /// Queued in the account's transaction.
+    pub mail: Option<OutgoingMail>,
+}
+
+/// A created account, and the clear text of its one-time token for the caller's answer.
+#[derive(Debug)]
+pub struct SignedUp {
+    pub account: Account,
+    pub confirmation: Option<OneTimeToken>,
 }
 
 /// What a sign-up can end in besides success. Flavours map each to their own wire shape.
@@ -114,6 +70,10 @@ pub enum SignUpError {
     UsernameTaken,
     #[error("the e-mail address is taken in this realm")]
     EmailTaken,
+    /// A rule of the realm's sign-up policy refused the account; the text names the rule
+    /// (for the log and for flavours whose contract shows it).
+    #[error("the sign-up policy refuses this account: {0}")]
+    PolicyViolation(String),
     #[error("the service is overloaded")]
     Overloaded { retry_after_secs: u64 },
     #[error("the service is unavailable")]
@@ -140,24 +100,23 @@ impl From<sqlx::Error> for SignUpError {
     }
 }
 
-/// An enumeration-safe sign-up by address alone (no password).
+/// An enumeration-safe sign-up by address alone (no password). Both mails are rendered
+/// before the call; the transaction decides which one goes.
 #[derive(Debug)]
 pub struct EmailRegistration {
     pub realm: Realm,
     pub email: EmailAddress,
+    /// The token `verify_mail` links to; stored (digest only) in every case, born spent
+    /// when no link is sent.
+    pub token: OneTimeToken,
     /// Lifetime of the verification link.
     pub verification_ttl: Duration,
     /// At most one mail per address per interval.
     pub resend_interval: Duration,
-}
-
-/// Which mail an enumeration-safe sign-up sends; the caller renders it.
-#[derive(Debug)]
-pub enum RegistrationMail<'a> {
-    /// New or still unverified address: a verification link with this token.
-    Verify(&'a OneTimeToken),
-    /// Already verified: a notice that an account exists.
-    AlreadyRegistered,
+    /// For a new or still unverified address: the link with `token`.
+    pub verify_mail: OutgoingMail,
+    /// For an address already verified: a notice that an account exists.
+    pub notice_mail: OutgoingMail,
 }
 
 /// What an enumeration-safe sign-up did. Never shown to the client.
@@ -184,6 +143,35 @@ impl RegistrationOutcome {
 impl From<sqlx::Error> for ConfirmError {
     fn from(e: sqlx::Error) -> Self {
         Self::Unavailable(e.into())
+    }
+}
+
+/// Which unique name a sign-in names.
+#[derive(Debug, Clone, Copy)]
+pub enum Login<'a> {
+    Email(&'a EmailAddress),
+    Username(&'a Username),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Unknown account or wrong password: deliberately one case.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("the service is overloaded")]
+    Overloaded { retry_after_secs: u64 },
+    #[error("the service is unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+impl From<sqlx::Error> for AuthError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut => Self::Overloaded {
+                retry_after_secs: RETRY_AFTER_SECS,
+            },
+            other => Self::Unavailable(other.into()),
+        }
     }
 }
 
@@ -235,12 +223,8 @@ impl Accounts {
     ///
     /// Taken names are found before any hashing (a duplicate costs no argon2 time); the
     /// unique indexes still decide races, so concurrent sign-ups of one name make one account.
-    /// `mail` renders the message to queue, given the account and its one-time token.
     #[tracing::instrument(name = "Signing up a new account", skip_all, fields(realm = %new.realm.as_str()))]
-    pub async fn sign_up<F>(&self, new: NewAccount, mail: F) -> Result<Account, SignUpError>
-    where
-        F: FnOnce(&Account, Option<&OneTimeToken>) -> Option<OutgoingMail>,
-    {
+    pub async fn sign_up(&self, new: NewAccount) -> Result<SignedUp, SignUpError> {
         let overloaded = |e: HashingError| match e {
             HashingError::Overloaded => SignUpError::Overloaded {
                 retry_after_secs: RETRY_AFTER_SECS,
@@ -271,7 +255,7 @@ impl Accounts {
         };
         let now = now_millis();
         let account = Account {
-            id: AccountId(Uuid::now_v7()),
+            id: new.id,
             realm: new.realm.as_str().to_string(),
             email: new.email.as_str().to_string(),
             username: new.username.as_ref().map(|u| u.as_str().to_string()),
@@ -279,8 +263,6 @@ impl Accounts {
             status: new.status,
             created_at: from_millis(now),
         };
-        let token = new.confirmation.map(|_| OneTimeToken::generate());
-
         let mut tx = self.store.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO accounts (id, realm, email, email_key, username, username_key, password_hash, profile, status, created_at, updated_at) \
@@ -309,15 +291,22 @@ impl Accounts {
             }
             return Err(error.into());
         }
-        if let (Some(token), Some((purpose, ttl))) = (&token, new.confirmation) {
-            tokens::insert(&mut tx.tx, token, account.id, purpose, ttl).await?;
+        if let Some(confirmation) = &new.confirmation {
+            tokens::insert(
+                &mut tx.tx,
+                &confirmation.token,
+                account.id,
+                confirmation.purpose,
+                confirmation.ttl,
+            )
+            .await?;
         }
         let urls = self.webhook_urls(&account.realm);
         outbox::enqueue_webhooks(&mut tx.tx, urls, AccountEvent::Created, &account, true).await?;
         let announced = !urls.is_empty();
-        let mailed = match mail(&account, token.as_ref()) {
+        let mailed = match &new.mail {
             Some(message) => {
-                outbox::enqueue_mail(&mut tx.tx, Some(account.id), &message).await?;
+                outbox::enqueue_mail(&mut tx.tx, Some(account.id), message).await?;
                 true
             }
             None => false,
@@ -327,7 +316,10 @@ impl Accounts {
             self.store.outbox_signal().notify_one();
         }
         tracing::info!(account_id = %account.id, "Account created");
-        Ok(account)
+        Ok(SignedUp {
+            account,
+            confirmation: new.confirmation.map(|c| c.token),
+        })
     }
 
     /// Signs up an address without revealing whether it was known: the same statements run
@@ -336,19 +328,15 @@ impl Accounts {
     /// (born used when no link is sent), and an outbox row always written (`suppressed` when
     /// no mail may go), so a new, a pending and a verified address cost the same work.
     #[tracing::instrument(name = "Registering an address", skip_all, fields(realm = %registration.realm.as_str()))]
-    pub async fn register_email<F>(
+    pub async fn register_email(
         &self,
         registration: EmailRegistration,
-        render: F,
-    ) -> Result<(Account, RegistrationOutcome), SignUpError>
-    where
-        F: FnOnce(&Account, RegistrationMail<'_>) -> OutgoingMail,
-    {
+    ) -> Result<(Account, RegistrationOutcome), SignUpError> {
         let now = now_millis();
-        let new_id = AccountId(Uuid::now_v7());
+        let new_id = AccountId::generate();
         let realm = registration.realm.as_str();
         let interval = i64::try_from(registration.resend_interval.as_millis()).unwrap_or(i64::MAX);
-        let token = OneTimeToken::generate();
+        let token = &registration.token;
 
         let mut tx = self.store.begin_write().await?;
         let inserted = sqlx::query(
@@ -384,26 +372,32 @@ impl Accounts {
                 RegistrationOutcome::VerificationResent
             }
             (false, AccountStatus::Active, true) => RegistrationOutcome::AlreadyRegisteredNotified,
+            (false, status, true) => {
+                return Err(SignUpError::Unavailable(anyhow::anyhow!(
+                    "an address-only account is {}, which this use case never writes",
+                    status.as_str()
+                )))
+            }
         };
         let sends_link = matches!(
             outcome,
             RegistrationOutcome::Created | RegistrationOutcome::VerificationResent
         );
         let mail = if outcome == RegistrationOutcome::AlreadyRegisteredNotified {
-            render(&account, RegistrationMail::AlreadyRegistered)
+            &registration.notice_mail
         } else {
-            render(&account, RegistrationMail::Verify(&token))
+            &registration.verify_mail
         };
         tokens::insert_with_state(
             &mut tx.tx,
-            &token,
+            token,
             account.id,
             TokenPurpose::ConfirmEmail,
             registration.verification_ttl,
             !sends_link,
         )
         .await?;
-        outbox::enqueue_mail_with_status(&mut tx.tx, Some(account.id), &mail, may_mail).await?;
+        outbox::enqueue_mail_with_status(&mut tx.tx, Some(account.id), mail, may_mail).await?;
         // Webhook rows are written in every case too, delivered only for a new account.
         let created = outcome == RegistrationOutcome::Created;
         let urls = self.webhook_urls(&account.realm);
@@ -475,6 +469,50 @@ impl Accounts {
         row.map(|r| account_from_row(&r)).transpose()
     }
 
+    /// Checks a password for the account a login names. An unknown account verifies a dummy
+    /// hash, so both failures cost one argon2 verification and answer alike.
+    #[tracing::instrument(name = "Authenticating an account", skip_all, fields(realm = %realm.as_str()))]
+    pub async fn authenticate(
+        &self,
+        realm: &Realm,
+        login: Login<'_>,
+        password: Password,
+    ) -> Result<Account, AuthError> {
+        let (column, key) = match login {
+            Login::Email(email) => ("email_key", email.key()),
+            Login::Username(name) => ("username_key", name.key()),
+        };
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS}, password_hash FROM accounts WHERE realm = $1 AND {column} = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(realm.as_str())
+            .bind(key)
+            .fetch_optional(self.store.pool())
+            .await?;
+        let (account, stored) = match &row {
+            Some(row) => (
+                Some(account_from_row(row)?),
+                row.try_get::<Option<String>, _>("password_hash")?,
+            ),
+            None => (None, None),
+        };
+        let matches = self
+            .hasher
+            .verify(password, stored)
+            .await
+            .map_err(|e| match e {
+                HashingError::Overloaded => AuthError::Overloaded {
+                    retry_after_secs: RETRY_AFTER_SECS,
+                },
+                HashingError::Failed(msg) => AuthError::Unavailable(anyhow::anyhow!(msg)),
+            })?;
+        match account {
+            Some(account) if matches => Ok(account),
+            _ => Err(AuthError::InvalidCredentials),
+        }
+    }
+
     /// Which of the names is already taken in the realm; the user name wins when both are.
     async fn find_taken(
         &self,
@@ -525,7 +563,7 @@ fn account_from_row(row: &AnyRow) -> Result<Account, sqlx::Error> {
         email: row.try_get("email")?,
         username: row.try_get("username")?,
         profile: serde_json::from_str(&profile).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-        status: AccountStatus::parse(&status),
+        status: AccountStatus::parse(&status).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         created_at: from_millis(row.try_get("created_at")?),
     })
 }

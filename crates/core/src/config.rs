@@ -41,6 +41,58 @@ pub fn load<T: DeserializeOwned>(file: Option<&Path>) -> Result<T, config::Confi
     builder.add_source(env).build()?.try_deserialize()
 }
 
+/// The whole configuration: the core's sections, plus `flavours`, whose type the host
+/// chooses (the gateway's has one table per flavour; an app embedding one flavour may use
+/// that flavour's settings, or [`NoFlavours`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings<F = NoFlavours> {
+    pub profile: Profile,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub hashing: HashingSettings,
+    pub tokens: TokenSettings,
+    pub mail: MailSettings,
+    pub rate_limit: RateLimitSettings,
+    pub webhooks: WebhookSettings,
+    pub flavours: F,
+}
+
+/// An empty `[flavours]` table.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoFlavours {}
+
+impl<F: DeserializeOwned + Default> Settings<F> {
+    /// Defaults, then the file (if any), then `SIGNUP__...` variables; then the checks that
+    /// span sections.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let settings: Self = load(file)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+}
+
+impl<F> Settings<F> {
+    /// The checks no single section can make alone.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.webhooks.validate()?;
+        if self.profile == Profile::Production && self.tokens.secret.is_none() {
+            anyhow::bail!(
+                "profile = \"production\" needs an explicit token secret: set tokens.secret or SIGNUP__TOKENS__SECRET"
+            );
+        }
+        Ok(())
+    }
+}
+
+impl<F: Serialize> Settings<F> {
+    /// The effective configuration as TOML, secrets masked.
+    pub fn to_masked_toml(&self) -> anyhow::Result<String> {
+        Ok(toml::to_string(self)?)
+    }
+}
+
 /// `development` runs with generated secrets and says so; `production` refuses to.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -106,7 +158,7 @@ pub struct DatabaseSettings {
 impl std::fmt::Debug for DatabaseSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DatabaseSettings")
-            .field("url", &crate::store::redact_url(&self.url))
+            .field("url", &redact_url(&self.url))
             .field("max_connections", &self.max_connections)
             .field("run_migrations", &self.run_migrations)
             .field("acquire_timeout_secs", &self.acquire_timeout_secs)
@@ -376,8 +428,19 @@ impl Default for RateLimitSettings {
     }
 }
 
+/// A URL fit for a log line: the password, if any, replaced.
+pub fn redact_url(url: &str) -> String {
+    match url.parse::<url::Url>() {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("redacted"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
 fn mask_url_password<S: Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&crate::store::redact_url(url))
+    s.serialize_str(&redact_url(url))
 }
 
 fn mask_secret<S: Serializer>(secret: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {

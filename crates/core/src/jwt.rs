@@ -20,7 +20,7 @@ use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use crate::{
-    accounts::AccountId,
+    account::AccountId,
     config::TokenSettings,
     hashing::RETRY_AFTER_SECS,
     store::{now_millis, Store},

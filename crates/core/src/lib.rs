@@ -21,6 +21,7 @@
 //! assert_eq!(format!("{password:?}"), "Password(<redacted>)");
 //! ```
 
+pub mod account;
 pub mod accounts;
 pub mod config;
 pub mod email;
@@ -29,20 +30,22 @@ pub mod jwt;
 pub mod metrics;
 pub mod outbox;
 pub mod password;
+pub mod rate_limit;
+pub mod secrets;
 pub mod services;
 pub mod store;
 pub mod tokens;
 pub mod username;
-pub mod web;
 
+pub use account::{Account, AccountId, AccountStatus, Realm};
 pub use accounts::{
-    Account, AccountId, AccountStatus, Accounts, EmailRegistration, NewAccount, Realm,
-    RegistrationMail, RegistrationOutcome, SignUpError,
+    Accounts, AuthError, Confirmation, EmailRegistration, Login, NewAccount, RegistrationOutcome,
+    SignUpError, SignedUp,
 };
 pub use email::{EmailAddress, EmailError};
 pub use metrics::Metrics;
 pub use password::{Password, PasswordError, PasswordPolicy};
-pub use services::Services;
+pub use services::{Background, Services};
 pub use username::{Username, UsernameError};
 
 /// An error and every source under it, `: `-separated: for the log, never for a client.

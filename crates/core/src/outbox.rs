@@ -20,7 +20,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
 use crate::{
-    accounts::AccountId,
+    account::{Account, AccountId},
     config::{MailSettings, MailTransport, SmtpTls, WebhookSettings},
     metrics::Metrics,
     store::{now_millis, Backend, Store},
@@ -89,7 +89,7 @@ pub(crate) async fn enqueue_webhooks(
     conn: &mut AnyConnection,
     urls: &[String],
     event: AccountEvent,
-    account: &crate::accounts::Account,
+    account: &Account,
     deliver: bool,
 ) -> Result<(), sqlx::Error> {
     let now = now_millis();
@@ -496,7 +496,8 @@ impl OutboxWorker {
                 continue;
             }
             tokio::select! {
-                _ = shutdown.changed() => {}
+                // A dropped sender means the host is gone: stop as if told to.
+                changed = shutdown.changed() => if changed.is_err() { break },
                 () = self.wake.notified() => {
                     tokio::time::sleep(COALESCE.min(self.poll_interval)).await;
                 }

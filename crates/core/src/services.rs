@@ -1,20 +1,28 @@
-//! The bundle of core services a flavour is built from.
+//! The core built in one call: [`Services::start`] wires the store, accounts, hashing,
+//! webhooks, the rate limiter and the outbox worker from the settings, and hands back the
+//! [`Background`] work its host must run.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use ipnet::IpNet;
+use tokio::{sync::watch, task::JoinHandle};
 
 use crate::{
     accounts::Accounts,
-    config::{HashingSettings, MailSettings, RateLimitSettings, ServerSettings},
+    config::{Profile, Settings, TokenSettings},
     hashing::HashingPool,
     metrics::Metrics,
+    outbox::{Mailer, OutboxWorker, WebhookSender},
+    rate_limit::{SignUpLimiter, LIMITER_SWEEP},
+    secrets::{self, Origin, SecretBytes},
     store::Store,
-    web::SignUpLimiter,
 };
 
-/// What every flavour receives: the accounts service, metrics, and the HTTP policy the
-/// operator chose. Cheap to clone.
+/// Name of the generated token key in the store.
+const TOKEN_SECRET: &str = "tokens.secret";
+
+/// What every flavour receives: the accounts service, metrics, the secrets and the HTTP
+/// policy the operator chose. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Services {
     pub accounts: Accounts,
@@ -23,44 +31,131 @@ pub struct Services {
     pub limiter: Option<Arc<SignUpLimiter>>,
     pub trusted_proxies: Arc<[IpNet]>,
     pub body_limit_bytes: usize,
-    /// Base of every link handed out, without a trailing slash.
+    /// Base of every link handed out, without a trailing slash (a mount may have its own).
     pub public_url: String,
     pub site_name: String,
+    pub profile: Profile,
+    pub tokens: TokenSettings,
+    /// `tokens.secret`, or the key generated once and shared through the store.
+    pub token_key: SecretBytes,
+}
+
+/// The work a host runs beside its HTTP server: the outbox worker and the limiter's sweep.
+#[derive(Debug)]
+pub struct Background {
+    worker: OutboxWorker,
+    limiter: Option<Arc<SignUpLimiter>>,
+}
+
+/// Running background work; [`Running::stop`] ends it after the mail being sent.
+#[derive(Debug)]
+pub struct Running {
+    stop: watch::Sender<bool>,
+    worker: JoinHandle<()>,
+    sweeper: Option<JoinHandle<()>>,
 }
 
 impl Services {
-    /// Builds the services over an open store.
-    pub fn new(
+    /// Opens the store (applying the migrations when configured to) and builds the services.
+    pub async fn start<F>(settings: &Settings<F>) -> anyhow::Result<(Self, Background)> {
+        let store = Store::connect(&settings.database).await?;
+        if settings.database.run_migrations {
+            store.migrate().await?;
+        }
+        Self::start_on(store, settings, Metrics::new()).await
+    }
+
+    /// Builds the services over a store that is already open and migrated.
+    pub async fn start_on<F>(
         store: Store,
-        server: &ServerSettings,
-        hashing: &HashingSettings,
-        rate_limit: &RateLimitSettings,
-        mail: &MailSettings,
+        settings: &Settings<F>,
         metrics: Metrics,
-    ) -> anyhow::Result<Self> {
-        let hasher = HashingPool::new(hashing, metrics.clone())?;
-        Ok(Self {
-            accounts: Accounts::new(store, hasher),
+    ) -> anyhow::Result<(Self, Background)> {
+        let hasher = HashingPool::new(&settings.hashing, metrics.clone())?;
+        let accounts = Accounts::new(store.clone(), hasher).with_webhooks(&settings.webhooks);
+        let limiter = SignUpLimiter::new(&settings.rate_limit).map(Arc::new);
+        let (token_key, origin) =
+            secrets::configured_or_stored(&store, TOKEN_SECRET, settings.tokens.secret.as_ref())
+                .await?;
+        if origin == Origin::Stored {
+            tracing::warn!(
+                "No tokens.secret configured: using a key generated once and kept in the database \
+                 (every instance on it shares it). Set SIGNUP__TOKENS__SECRET to choose your own; \
+                 the production profile requires it."
+            );
+        }
+        let worker = OutboxWorker::new(
+            store,
+            Mailer::from_settings(&settings.mail)?,
+            metrics.clone(),
+            &settings.mail,
+        )
+        .with_webhooks(WebhookSender::new(&settings.webhooks)?);
+        let server = &settings.server;
+        let services = Self {
+            accounts,
             metrics,
-            limiter: SignUpLimiter::new(rate_limit).map(Arc::new),
+            limiter: limiter.clone(),
             trusted_proxies: server.trusted_proxies.clone().into(),
             body_limit_bytes: server.body_limit_bytes,
             public_url: server.public_url.trim_end_matches('/').to_string(),
-            site_name: mail.site_name.clone(),
-        })
+            site_name: settings.mail.site_name.clone(),
+            profile: settings.profile,
+            tokens: settings.tokens.clone(),
+            token_key,
+        };
+        Ok((services, Background { worker, limiter }))
+    }
+
+    pub fn store(&self) -> &Store {
+        self.accounts.store()
+    }
+
+    /// A secret of the given name, generated once and shared through the store (use it for
+    /// keys an operator did not configure: HMAC keys, salts).
+    pub async fn stored_secret(&self, name: &str) -> anyhow::Result<SecretBytes> {
+        secrets::stored(self.store(), name).await
     }
 }
 
-impl Services {
-    /// Spends one sign-up of the client's allowance (its address found behind the trusted
-    /// proxies); `Err(seconds to wait)` when it is used up. Always `Ok` with no limit set.
-    pub fn check_sign_up_rate(&self, req: &actix_web::HttpRequest) -> Result<(), u64> {
-        match (
-            &self.limiter,
-            crate::web::client_ip(req, &self.trusted_proxies),
-        ) {
-            (Some(limiter), Some(ip)) => limiter.check(ip),
-            _ => Ok(()),
+impl Background {
+    /// Spawns the worker and the sweep on the current Tokio runtime.
+    pub fn spawn(self) -> Running {
+        let (stop, stop_rx) = watch::channel(false);
+        let worker = tokio::spawn(self.worker.run(stop_rx));
+        let sweeper = self.limiter.map(|limiter| {
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(LIMITER_SWEEP).await;
+                    limiter.forget_idle();
+                }
+            })
+        });
+        Running {
+            stop,
+            worker,
+            sweeper,
+        }
+    }
+
+    /// The outbox worker, for hosts that schedule it themselves.
+    pub fn into_worker(self) -> OutboxWorker {
+        self.worker
+    }
+}
+
+impl Running {
+    /// Stops the sweep, and the worker after the mail it is sending (waiting at most 30 s).
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Some(sweeper) = self.sweeper {
+            sweeper.abort();
+        }
+        if tokio::time::timeout(Duration::from_secs(30), self.worker)
+            .await
+            .is_err()
+        {
+            tracing::warn!("The outbox worker did not stop within 30 s");
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The store: one SQL schema on SQLite (embedded default) or PostgreSQL (many instances),
 //! chosen by the URL. Queries are written once in portable SQL through sqlx's `Any` driver.
 
-use std::{str::FromStr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use sqlx::{
@@ -10,6 +10,7 @@ use sqlx::{
     AnyPool, Executor,
 };
 
+pub use crate::config::redact_url;
 use crate::config::DatabaseSettings;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -208,17 +209,6 @@ fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
         (true, false) => format!("{url}?mode=rwc"),
         (false, false) => format!("{url}&mode=rwc"),
     })
-}
-
-/// A URL fit for a log line: the password, if any, replaced.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::from_str(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("redacted"));
-            parsed.to_string()
-        }
-        _ => url.to_string(),
-    }
 }
 
 /// Unix milliseconds now.

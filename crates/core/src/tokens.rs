@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 use zeroize::Zeroizing;
 
-use crate::{accounts::AccountId, store::now_millis};
+use crate::{account::AccountId, store::now_millis};
 
 /// What a token may be used for; a token of one purpose never serves another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

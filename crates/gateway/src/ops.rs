@@ -18,39 +18,17 @@ pub(crate) struct OpenApiDoc {
 #[derive(Clone)]
 pub(crate) struct OpsState {
     store: Store,
-    pub(crate) metrics: Metrics,
+    metrics: Metrics,
     openapi: Arc<Vec<OpenApiDoc>>,
-    /// Mount prefix -> flavour, for the metrics label.
-    labels: Arc<Vec<(String, &'static str)>>,
 }
 
 impl OpsState {
-    pub(crate) fn new(
-        store: Store,
-        metrics: Metrics,
-        openapi: Vec<OpenApiDoc>,
-        mut labels: Vec<(String, &'static str)>,
-    ) -> Self {
-        // Longest prefix first, so a root mount matches last.
-        labels.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
+    pub(crate) fn new(store: Store, metrics: Metrics, openapi: Vec<OpenApiDoc>) -> Self {
         Self {
             store,
             metrics,
             openapi: Arc::new(openapi),
-            labels: Arc::new(labels),
         }
-    }
-
-    /// Which flavour a matched route pattern belongs to (`gateway` for the gateway's own).
-    pub(crate) fn flavour_of(&self, pattern: &str) -> &'static str {
-        self.labels
-            .iter()
-            .find(|(prefix, _)| {
-                pattern
-                    .strip_prefix(prefix.as_str())
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-            })
-            .map_or("gateway", |(_, flavour)| flavour)
     }
 }
 

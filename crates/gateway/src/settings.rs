@@ -1,26 +1,11 @@
-//! The gateway's whole configuration: the core's sections plus one section per flavour.
-
-use std::path::Path;
+//! The gateway's whole configuration: the core's sections plus one table per flavour.
 
 use serde::{Deserialize, Serialize};
-use signup_core::config::{
-    self, DatabaseSettings, HashingSettings, MailSettings, Profile, RateLimitSettings,
-    ServerSettings, TokenSettings, WebhookSettings,
-};
+use signup_core::Services;
+use signup_http::{enabled, Mount};
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Settings {
-    pub profile: Profile,
-    pub server: ServerSettings,
-    pub database: DatabaseSettings,
-    pub hashing: HashingSettings,
-    pub tokens: TokenSettings,
-    pub mail: MailSettings,
-    pub rate_limit: RateLimitSettings,
-    pub webhooks: WebhookSettings,
-    pub flavours: Flavours,
-}
+/// `profile`, `[server]`, `[database]`, ... and `[flavours.<name>]`.
+pub type Settings = signup_core::config::Settings<Flavours>;
 
 /// `[flavours.<name>]`, one table per flavour.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -30,35 +15,26 @@ pub struct Flavours {
     pub infera: infera_api::Settings,
 }
 
-impl Settings {
-    /// Defaults, then the file (if any), then `SIGNUP__...` variables; then the checks that
-    /// span sections.
-    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
-        let settings: Self = config::load(file)?;
-        settings.validate()?;
-        Ok(settings)
-    }
-
-    pub fn validate(&self) -> anyhow::Result<()> {
-        self.webhooks.validate()?;
-        if self.profile == Profile::Production && self.tokens.secret.is_none() {
-            anyhow::bail!(
-                "profile = \"production\" needs an explicit token secret: set tokens.secret or SIGNUP__TOKENS__SECRET"
-            );
+impl Flavours {
+    /// Every enabled flavour, built and arranged for mounting (longest prefix first; two
+    /// mounts that would shadow each other are an error naming both).
+    ///
+    /// This is the one list of flavours: adding one is one line here and one field above.
+    pub async fn mounts(&self, services: &Services) -> anyhow::Result<Vec<Mount>> {
+        let pending = [
+            enabled(
+                &self.conductor.mount,
+                conductor_api::mount(services, &self.conductor),
+            ),
+            enabled(
+                &self.infera.mount,
+                infera_api::mount(services, &self.infera),
+            ),
+        ];
+        let mut mounts = Vec::new();
+        for mount in pending.into_iter().flatten() {
+            mounts.push(mount.await?);
         }
-        for (name, mount) in [
-            ("conductor", &self.flavours.conductor.mount),
-            ("infera", &self.flavours.infera.mount),
-        ] {
-            if !mount.starts_with('/') {
-                anyhow::bail!("flavours.{name}.mount must start with '/' (got {mount:?})");
-            }
-        }
-        Ok(())
-    }
-
-    /// The effective configuration as TOML, secrets masked.
-    pub fn to_masked_toml(&self) -> anyhow::Result<String> {
-        Ok(toml::to_string(self)?)
+        signup_http::arrange(mounts)
     }
 }

@@ -6,6 +6,7 @@ use actix_web::{
     HttpRequest, HttpResponse,
 };
 use signup_core::{accounts::ConfirmError, SignUpError};
+use signup_http::Refusal;
 
 use crate::wire::{DetailResponse, HttpValidationError, ValidationError};
 
@@ -36,6 +37,20 @@ impl From<ConfirmError> for InferaError {
     }
 }
 
+impl From<Refusal> for InferaError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::RateLimited { retry_after_secs } => Self::RateLimited { retry_after_secs },
+            Refusal::Overloaded { retry_after_secs } => {
+                Self::SignUp(SignUpError::Overloaded { retry_after_secs })
+            }
+            Refusal::TooLarge { limit } => Self::PayloadTooLarge { limit },
+            // Starlette cannot decode what it could not read, nor a type it was never told.
+            Refusal::Incomplete | Refusal::UnsupportedMediaType => Self::BodyNotText,
+        }
+    }
+}
+
 impl InferaError {
     /// The `outcome` label of the sign-up counter.
     pub fn outcome(&self) -> &'static str {
@@ -48,7 +63,10 @@ impl InferaError {
             Self::SignUp(SignUpError::Overloaded { .. }) => "overloaded",
             // Infera never reports a taken address; if one reaches here it is a bug.
             Self::SignUp(
-                SignUpError::EmailTaken | SignUpError::UsernameTaken | SignUpError::Unavailable(_),
+                SignUpError::EmailTaken
+                | SignUpError::UsernameTaken
+                | SignUpError::PolicyViolation(_)
+                | SignUpError::Unavailable(_),
             )
             | Self::Unexpected(_) => "error",
         }
@@ -98,15 +116,14 @@ impl InferaError {
                 ),
                 SignUpError::EmailTaken
                 | SignUpError::UsernameTaken
+                | SignUpError::PolicyViolation(_)
                 | SignUpError::Unavailable(_) => internal(self),
             },
             Self::Unexpected(_) => internal(self),
         };
         let mut response = detail_response(status, detail);
         if let Some(secs) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+            signup_http::retry_after(&mut response, secs);
         }
         response
     }
@@ -128,19 +145,15 @@ pub fn detail_response(status: StatusCode, detail: &str) -> HttpResponse {
 }
 
 /// Unknown path inside the mount.
-pub async fn not_found() -> HttpResponse {
+pub fn not_found(_req: &HttpRequest) -> HttpResponse {
     detail_response(StatusCode::NOT_FOUND, "Not Found")
 }
 
 /// Known path, wrong method: Starlette's answer with the allowed method.
-pub fn method_not_allowed(
-    allow: &'static str,
-) -> impl Fn(HttpRequest) -> std::future::Ready<HttpResponse> + Clone {
-    move |_req| {
-        let mut response = detail_response(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
-        response
-            .headers_mut()
-            .insert(header::ALLOW, header::HeaderValue::from_static(allow));
-        std::future::ready(response)
-    }
+pub fn method_not_allowed(_req: &HttpRequest, allow: &'static str) -> HttpResponse {
+    let mut response = detail_response(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+    response
+        .headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static(allow));
+    response
 }

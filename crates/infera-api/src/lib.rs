@@ -2,31 +2,29 @@
 //! `GET /verify_email` (the link in the verification mail), with FastAPI's and pydantic v2's
 //! exact error bodies.
 //!
+//! Embed it in any Actix app: build the core from the settings in one call, mount the
+//! flavour, and run the background work, which delivers the verification mails.
+//!
 //! ```no_run
 //! use actix_web::{App, HttpServer};
-//! use signup_core::{config, store::Store, Metrics, Services};
+//! use signup_core::{config::Settings, Services};
 //!
 //! # async fn run() -> anyhow::Result<()> {
-//! let store = Store::connect(&config::DatabaseSettings::default()).await?;
-//! store.migrate().await?;
-//! let services = Services::new(
-//!     store,
-//!     &config::ServerSettings::default(),
-//!     &config::HashingSettings::default(),
-//!     &config::RateLimitSettings::default(),
-//!     &config::MailSettings::default(),
-//!     Metrics::new(),
-//! )?;
-//! let state = infera_api::InferaState::new(services, &infera_api::Settings::default())?;
-//! HttpServer::new(move || App::new().service(infera_api::service(state.clone())))
+//! let settings = Settings::<infera_api::Settings>::default();
+//! let (services, background) = Services::start(&settings).await?;
+//! let mount = infera_api::mount(&services, &settings.flavours).await?;
+//! let running = background.spawn();
+//! HttpServer::new(move || App::new().service(mount.scope()))
 //!     .bind(("127.0.0.1", 8080))?
 //!     .run()
 //!     .await?;
+//! running.stop().await;
 //! # Ok(())
 //! # }
 //! ```
 
 pub mod errors;
+pub mod mail;
 pub mod pyjson;
 pub mod routes;
 pub mod wire;
@@ -35,20 +33,28 @@ use std::time::Duration;
 
 use actix_web::web;
 use serde::{Deserialize, Serialize};
-use signup_core::{accounts::InvalidRealm, Realm, Services};
+use signup_core::Services;
+use signup_http::{Fallback, Mount, MountContext, MountDefaults, MountSettings, Routes};
 use utoipa::OpenApi;
 
 /// Name of this flavour in metrics, config and URLs.
 pub const FLAVOUR: &str = "infera";
 
+/// This flavour's mount defaults: `/infera`, realm `infera`.
+#[derive(Debug)]
+pub struct Infera;
+
+impl MountDefaults for Infera {
+    const FLAVOUR: &'static str = FLAVOUR;
+    const MOUNT: &'static str = "/infera";
+}
+
 /// `[flavours.infera]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
-    pub enabled: bool,
-    pub mount: String,
-    pub host: Option<String>,
-    pub realm: String,
+    #[serde(flatten)]
+    pub mount: MountSettings<Infera>,
     /// Lifetime of a verification link.
     pub verification_ttl_secs: u64,
     /// At most one mail per address in this interval.
@@ -58,10 +64,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            enabled: true,
-            mount: "/infera".into(),
-            host: None,
-            realm: FLAVOUR.into(),
+            mount: MountSettings::default(),
             verification_ttl_secs: 86_400,
             resend_interval_secs: 600,
         }
@@ -71,57 +74,47 @@ impl Default for Settings {
 /// Everything the handlers need.
 #[derive(Debug, Clone)]
 pub struct InferaState {
-    services: Services,
-    realm: Realm,
-    mount: String,
-    verification_ttl: Duration,
-    resend_interval: Duration,
+    pub(crate) context: MountContext,
+    pub(crate) verification_ttl: Duration,
+    pub(crate) resend_interval: Duration,
 }
 
 impl InferaState {
-    pub fn new(services: Services, settings: &Settings) -> Result<Self, InvalidRealm> {
-        Ok(Self {
-            services,
-            realm: Realm::parse(&settings.realm)?,
-            mount: settings.mount.clone(),
-            verification_ttl: Duration::from_secs(settings.verification_ttl_secs),
-            resend_interval: Duration::from_secs(settings.resend_interval_secs),
-        })
-    }
-
-    /// The mount without its trailing slash (`""` at the root).
-    pub fn mount_prefix(&self) -> &str {
-        self.mount.trim_end_matches('/')
-    }
-
-    /// The link a verification mail carries.
+    /// The link a verification mail carries, on the mount's public base.
     pub fn verification_link(&self, token: &str) -> String {
-        format!(
-            "{}{}/verify_email?token={token}",
-            self.services.public_url,
-            self.mount_prefix()
-        )
+        self.context.link(&format!("/verify_email?token={token}"))
     }
 }
 
-/// The flavour's routes as one scope at its mount; unknown paths and wrong methods answer
-/// the way FastAPI does.
-pub fn service(state: InferaState) -> actix_web::Scope {
-    let prefix = state.mount_prefix().to_string();
-    web::scope(&prefix)
-        .app_data(web::Data::new(state))
-        .service(
-            web::resource("/signup_user")
-                .route(web::post().to(routes::signup_user::signup_user))
-                .default_service(web::to(errors::method_not_allowed("POST"))),
-        )
-        .service(
-            web::resource("/verify_email")
-                .route(web::get().to(routes::verify_email::verify_email))
-                .route(web::head().to(routes::verify_email::verify_email))
-                .default_service(web::to(errors::method_not_allowed("GET"))),
-        )
-        .default_service(web::to(errors::not_found))
+/// The flavour, ready for its host to mount.
+pub async fn mount(services: &Services, settings: &Settings) -> anyhow::Result<Mount> {
+    let context = MountContext::new(services.clone(), &settings.mount)?;
+    let state = InferaState {
+        context: context.clone(),
+        verification_ttl: Duration::from_secs(settings.verification_ttl_secs),
+        resend_interval: Duration::from_secs(settings.resend_interval_secs),
+    };
+    Ok(Mount::new(&context, openapi(), state, configure))
+}
+
+/// The flavour's routes inside its mount; unknown paths and wrong methods answer the way
+/// FastAPI does.
+pub fn configure(cfg: &mut web::ServiceConfig, state: InferaState) {
+    cfg.app_data(web::Data::new(state));
+    Routes::new(
+        cfg,
+        Fallback {
+            not_found: errors::not_found,
+            method_not_allowed: errors::method_not_allowed,
+        },
+    )
+    .resource("/signup_user", "POST", |r| {
+        r.route(web::post().to(routes::signup_user::signup_user))
+    })
+    .resource("/verify_email", "GET", |r| {
+        r.route(web::get().to(routes::verify_email::verify_email))
+            .route(web::head().to(routes::verify_email::verify_email))
+    });
 }
 
 #[derive(OpenApi)]
@@ -142,14 +135,7 @@ pub fn service(state: InferaState) -> actix_web::Scope {
 )]
 struct ApiDoc;
 
-/// The flavour's OpenAPI document, with its server URL set to `mount`.
-pub fn openapi(mount: &str) -> utoipa::openapi::OpenApi {
-    let mut doc = ApiDoc::openapi();
-    let prefix = mount.trim_end_matches('/');
-    doc.servers = Some(vec![utoipa::openapi::Server::new(if prefix.is_empty() {
-        "/"
-    } else {
-        prefix
-    })]);
-    doc
+/// The flavour's OpenAPI document (its server is set by [`Mount::new`]).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
 }

@@ -13,6 +13,8 @@
 
 use sqlx::{Connection, Executor};
 
+pub use app::{spawn_app, test_settings, MountFn, TestApp};
+
 /// The database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -192,6 +194,7 @@ pub async fn post_json(
         .expect("request")
 }
 
+mod app;
 pub mod smtp;
 mod tcp;
 pub mod webhook;

@@ -2,18 +2,15 @@
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
-use signup_core::{
-    hashing::RETRY_AFTER_SECS,
-    outbox::{html_escape, OutgoingMail},
-    web::{has_json_content_type, read_body, BodyError},
-    Account, AccountStatus, NewAccount, SignUpError,
-};
+use signup_core::{Account, AccountId, AccountStatus, NewAccount};
+use signup_http::{Checks, Refusal};
 use tracing_actix_web::RequestId;
 
 use crate::{
     errors::ConductorError,
+    mail,
     wire::{parse_sign_up, ErrorResponse, SignupResponse, UserData},
-    ConductorState, FLAVOUR,
+    ConductorState,
 };
 
 /// User signup: registers a new user account.
@@ -42,14 +39,13 @@ pub async fn sign_up(
     state: web::Data<ConductorState>,
     request_id: RequestId,
 ) -> HttpResponse {
-    let metrics = &state.services.metrics;
     match handle(&req, payload, &state).await {
         Ok(response) => {
-            metrics.record_sign_up(FLAVOUR, "created");
+            state.context.record_sign_up("created");
             response
         }
         Err(error) => {
-            metrics.record_sign_up(FLAVOUR, error.outcome());
+            state.context.record_sign_up(error.outcome());
             error.render(&request_id.to_string())
         }
     }
@@ -60,25 +56,15 @@ async fn handle(
     payload: web::Payload,
     state: &ConductorState,
 ) -> Result<HttpResponse, ConductorError> {
-    let services = &state.services;
-    services
-        .check_sign_up_rate(req)
-        .map_err(|retry_after_secs| ConductorError::RateLimited { retry_after_secs })?;
-    if !has_json_content_type(req) {
-        return Err(ConductorError::UnsupportedMediaType);
-    }
-    // Shed load before reading the body when no sign-up could be hashed anyway.
-    if services.accounts.hasher().is_saturated() {
-        return Err(SignUpError::Overloaded {
-            retry_after_secs: RETRY_AFTER_SECS,
-        }
-        .into());
-    }
-    let body = read_body(req, payload, services.body_limit_bytes)
+    let context = &state.context;
+    let body = context
+        .admit(req, Checks::JSON_WITH_PASSWORD)?
+        .body(req, payload)
         .await
-        .map_err(|e| match e {
-            BodyError::TooLarge { limit } => ConductorError::PayloadTooLarge { limit },
-            BodyError::Incomplete(_) => ConductorError::MalformedJson { position: None },
+        .map_err(|refusal| match refusal {
+            // A body cut short is as malformed as a broken one.
+            Refusal::Incomplete => ConductorError::MalformedJson { position: None },
+            other => other.into(),
         })?;
     let object = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(object)) => object,
@@ -90,22 +76,26 @@ async fn handle(
     };
     let parsed = parse_sign_up(object, state.password_policy).map_err(ConductorError::Invalid)?;
 
-    let profile = json!({ "first_name": parsed.first_name, "last_name": parsed.last_name });
+    let welcome = mail::welcome(
+        parsed.email.as_str(),
+        &parsed.first_name,
+        parsed.username.as_str(),
+        &context.services.site_name,
+    )
+    .map_err(|e| ConductorError::Unexpected(e.into()))?;
     let new = NewAccount {
-        realm: state.realm.clone(),
+        id: AccountId::generate(),
+        realm: context.realm.clone(),
+        profile: json!({ "first_name": parsed.first_name, "last_name": parsed.last_name }),
         email: parsed.email,
         username: Some(parsed.username),
         password: Some(parsed.password),
-        profile,
         status: AccountStatus::Active,
         confirmation: None,
+        mail: Some(welcome),
     };
-    let site_name = services.site_name.clone();
-    let account = services
-        .accounts
-        .sign_up(new, |account, _| Some(welcome_mail(account, &site_name)))
-        .await?;
-    let location = format!("{}/users/{}", state.mount_prefix(), account.id);
+    let account = context.services.accounts.sign_up(new).await?.account;
+    let location = format!("{}/users/{}", context.prefix(), account.id);
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, location))
         .json(SignupResponse {
@@ -132,26 +122,5 @@ fn user_data(account: &Account) -> UserData {
         first_name: profile_field(account, "first_name"),
         last_name: profile_field(account, "last_name"),
         created_at: crate::rfc3339(account.created_at),
-    }
-}
-
-fn welcome_mail(account: &Account, site_name: &str) -> OutgoingMail {
-    let first = profile_field(account, "first_name");
-    let username = account.username.as_deref().unwrap_or_default();
-    OutgoingMail {
-        to: account.email.clone(),
-        subject: format!("Welcome to {site_name}"),
-        text: format!(
-            "Hello {first},\n\nyour account \"{username}\" on {site_name} is ready: sign in with \
-             your user name and the password you chose.\n\nIf you did not sign up, reply to this mail.\n",
-        ),
-        html: Some(format!(
-            "<!doctype html><html><body><p>Hello {first},</p><p>your account <strong>{username}</strong> on {site} \
-             is ready: sign in with your user name and the password you chose.</p>\
-             <p>If you did not sign up, reply to this mail.</p></body></html>",
-            first = html_escape(&first),
-            username = html_escape(username),
-            site = html_escape(site_name),
-        )),
     }
 }

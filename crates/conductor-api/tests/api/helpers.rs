@@ -1,39 +1,16 @@
-use std::net::TcpListener;
+use std::ops::Deref;
 
-use actix_web::{App, HttpServer};
 use serde_json::Value;
-use signup_core::{
-    config::{HashingSettings, MailSettings, RateLimitSettings, ServerSettings},
-    store::Store,
-    Metrics, Services,
-};
-use signup_test_support::{Backend, TestDatabase};
-use tracing_actix_web::TracingLogger;
+use signup_core::config::Settings;
+use signup_test_support::Backend;
 
-/// What a test may change before the app starts.
-pub struct TestConfig {
-    pub hashing: HashingSettings,
-    pub rate_limit: RateLimitSettings,
-    pub server: ServerSettings,
-    pub conductor: conductor_api::Settings,
-}
+/// The Conductor flavour, served as the gateway serves it, on a fresh database.
+pub struct TestApp(signup_test_support::TestApp);
 
-pub struct TestApp {
-    pub address: String,
-    pub client: reqwest::Client,
-    pub store: Store,
-    pub services: Services,
-    pub db: TestDatabase,
-}
-
-/// Cheap argon2 parameters, so tests spend their time on behaviour.
-pub fn fast_hashing() -> HashingSettings {
-    HashingSettings {
-        memory_kib: 256,
-        iterations: 1,
-        parallelism: 1,
-        workers: 2,
-        queue: 64,
+impl Deref for TestApp {
+    type Target = signup_test_support::TestApp;
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
@@ -41,62 +18,21 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }
 
-pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut TestConfig)) -> TestApp {
-    let mut config = TestConfig {
-        hashing: fast_hashing(),
-        rate_limit: RateLimitSettings {
-            per_ip_per_minute: 0,
-            burst: 0,
-        },
-        server: ServerSettings::default(),
-        conductor: conductor_api::Settings::default(),
-    };
-    tweak(&mut config);
-    let db = TestDatabase::create(backend).await;
-    let store = Store::connect(&signup_core::config::DatabaseSettings {
-        url: db.url().to_string(),
-        ..Default::default()
-    })
-    .await
-    .expect("open the test store");
-    store.migrate().await.expect("migrate the test store");
-    let services = Services::new(
-        store.clone(),
-        &config.server,
-        &config.hashing,
-        &config.rate_limit,
-        &MailSettings::default(),
-        Metrics::new(),
+pub async fn spawn_app_with(
+    backend: Backend,
+    tweak: impl FnOnce(&mut Settings<conductor_api::Settings>),
+) -> TestApp {
+    TestApp(
+        signup_test_support::spawn_app(
+            backend,
+            |services, settings| Box::pin(conductor_api::mount(services, settings)),
+            tweak,
+        )
+        .await,
     )
-    .expect("services");
-    let state =
-        conductor_api::ConductorState::new(services.clone(), &config.conductor).expect("state");
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    let port = listener.local_addr().expect("local address").port();
-    let server = HttpServer::new(move || {
-        App::new()
-            .wrap(TracingLogger::default())
-            .service(conductor_api::service(state.clone()))
-    })
-    .workers(2)
-    .listen(listener)
-    .expect("listen")
-    .run();
-    tokio::spawn(server);
-    TestApp {
-        address: format!("http://127.0.0.1:{port}"),
-        client: reqwest::Client::new(),
-        store,
-        services,
-        db,
-    }
 }
 
 impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.address)
-    }
-
     pub async fn sign_up(&self, body: &Value) -> reqwest::Response {
         signup_test_support::post_json(&self.client, &self.address, "/conductor/auth/signup", body)
             .await
@@ -115,10 +51,6 @@ impl TestApp {
             request = request.header("Content-Type", content_type);
         }
         request.send().await.expect("request")
-    }
-
-    pub async fn count(&self, sql: &str) -> i64 {
-        signup_test_support::count(self.store.pool(), sql).await
     }
 }
 

@@ -9,7 +9,7 @@ use signup_core::{
     config::{MailSettings, MailTransport, SmtpTls, UrlList, WebhookSettings},
     outbox::{self, webhook_signature, Mailer, OutboxWorker, OutgoingMail, WebhookSender},
     tokens::TokenPurpose,
-    AccountStatus, Accounts, EmailAddress, Metrics, NewAccount, Realm,
+    AccountId, AccountStatus, Accounts, Confirmation, EmailAddress, Metrics, NewAccount, Realm,
 };
 use signup_test_support::{
     count, on_each_backend,
@@ -48,26 +48,24 @@ fn worker(accounts: &Accounts, mail: &MailSettings, metrics: &Metrics) -> Outbox
 /// Signs up `n` accounts whose sign-up queues a mail with a text and an HTML part.
 async fn sign_up(accounts: &Accounts, n: usize) {
     for i in 0..n {
+        let email = format!("user{i}@example.com");
         let new = NewAccount {
+            id: AccountId::generate(),
             realm: Realm::parse("tests").unwrap(),
-            email: EmailAddress::parse(&format!("user{i}@example.com")).unwrap(),
+            email: EmailAddress::parse(&email).unwrap(),
             username: None,
             password: None,
             profile: json!({}),
             status: AccountStatus::Active,
             confirmation: None,
+            mail: Some(OutgoingMail {
+                to: email,
+                subject: "Welcome".into(),
+                text: "Hello in text".into(),
+                html: Some("<p>Hello in HTML</p>".into()),
+            }),
         };
-        accounts
-            .sign_up(new, |account, _| {
-                Some(OutgoingMail {
-                    to: account.email.clone(),
-                    subject: "Welcome".into(),
-                    text: "Hello in text".into(),
-                    html: Some("<p>Hello in HTML</p>".into()),
-                })
-            })
-            .await
-            .unwrap();
+        accounts.sign_up(new).await.unwrap();
     }
 }
 
@@ -330,6 +328,7 @@ async fn webhooks_are_signed_retried_and_carry_no_secrets(backend: Backend) {
     .with_webhooks(WebhookSender::new(&settings).unwrap());
 
     let new = NewAccount {
+        id: AccountId::generate(),
         realm: Realm::parse("tests").unwrap(),
         email: EmailAddress::parse("ada@example.com").unwrap(),
         username: None,
@@ -339,16 +338,18 @@ async fn webhooks_are_signed_retried_and_carry_no_secrets(backend: Backend) {
         ),
         profile: json!({"first_name": "Ada"}),
         status: AccountStatus::PendingVerification,
-        confirmation: Some((TokenPurpose::ConfirmEmail, Duration::from_secs(600))),
+        confirmation: Some(Confirmation::new(
+            TokenPurpose::ConfirmEmail,
+            Duration::from_secs(600),
+        )),
+        mail: None,
     };
-    let mut raw_token = String::new();
-    let account = accounts
-        .sign_up(new, |_, token| {
-            raw_token = token.map(|t| t.as_str().to_string()).unwrap_or_default();
-            None
-        })
-        .await
-        .unwrap();
+    let signed_up = accounts.sign_up(new).await.unwrap();
+    let account = signed_up.account;
+    let raw_token = signed_up
+        .confirmation
+        .map(|t| t.as_str().to_string())
+        .unwrap_or_default();
     drain(&worker, 4).await;
 
     let requests = receiver.requests();

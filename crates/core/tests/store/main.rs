@@ -13,7 +13,7 @@ use signup_core::{
     hashing::HashingPool,
     store::Store,
     tokens::TokenPurpose,
-    AccountStatus, Accounts, EmailAddress, Metrics, NewAccount, Realm,
+    AccountId, AccountStatus, Accounts, Confirmation, EmailAddress, Metrics, NewAccount, Realm,
 };
 use signup_test_support::{count, on_each_backend, Backend, TestDatabase};
 
@@ -36,29 +36,27 @@ pub(crate) async fn accounts_on(db: &TestDatabase) -> Accounts {
 
 /// Signs up a pending account whose mail carries a confirmation token; returns the token.
 async fn pending_account(accounts: &Accounts, ttl: Duration) -> String {
+    let confirmation = Confirmation::new(TokenPurpose::ConfirmEmail, ttl);
+    let mail = signup_core::outbox::OutgoingMail {
+        to: "ada@example.com".into(),
+        subject: "Confirm".into(),
+        text: format!("/confirm?token={}", confirmation.token.as_str()),
+        html: None,
+    };
     let new = NewAccount {
+        id: AccountId::generate(),
         realm: Realm::parse("tests").unwrap(),
         email: EmailAddress::parse("ada@example.com").unwrap(),
         username: None,
         password: None,
         profile: json!({}),
         status: AccountStatus::PendingVerification,
-        confirmation: Some((TokenPurpose::ConfirmEmail, ttl)),
+        confirmation: Some(confirmation),
+        mail: Some(mail),
     };
-    let mut minted = None;
-    accounts
-        .sign_up(new, |account, token| {
-            minted = token.map(|t| t.as_str().to_string());
-            Some(signup_core::outbox::OutgoingMail {
-                to: account.email.clone(),
-                subject: "Confirm".into(),
-                text: format!("/confirm?token={}", token.map_or("", |t| t.as_str())),
-                html: None,
-            })
-        })
-        .await
-        .unwrap();
-    minted.expect("a token was minted")
+    let signed_up = accounts.sign_up(new).await.unwrap();
+    let token = signed_up.confirmation.expect("a token was minted");
+    token.as_str().to_string()
 }
 
 async fn only_the_token_digest_is_stored(backend: Backend) {

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use gateway::{Application, Settings};
 use serde_json::{json, Value};
-use signup_core::{config::MailTransport, store::Store, Services};
+use signup_core::{store::Store, Services};
 use signup_test_support::{Backend, TestDatabase};
 
 pub struct TestGateway {
@@ -16,16 +16,9 @@ pub struct TestGateway {
 /// Settings for a test gateway on `db`: a free port, cheap hashing, no rate limit, mail
 /// written to files beside the database.
 pub fn test_settings(db: &TestDatabase) -> Settings {
-    let mut settings = Settings::default();
+    let mut settings: Settings = signup_test_support::test_settings(db);
     settings.server.listen = "127.0.0.1:0".parse().expect("address");
     settings.server.workers = 2;
-    settings.database.url = db.url().to_string();
-    settings.hashing.memory_kib = 256;
-    settings.hashing.iterations = 1;
-    settings.hashing.workers = 2;
-    settings.rate_limit.per_ip_per_minute = 0;
-    settings.mail.transport = MailTransport::File;
-    settings.mail.dir = db.dir().join("mail");
     settings.mail.poll_interval_ms = 50;
     settings
 }

@@ -174,7 +174,7 @@ async fn the_worker_delivers_the_welcome_mail_to_the_mail_folder(backend: Backen
 async fn a_host_guard_limits_the_mount_to_its_host(backend: Backend) {
     let db = create_db(backend).await;
     let app = spawn_gateway(&db, |s| {
-        s.flavours.conductor.host = Some("signup.example.org".into())
+        s.flavours.conductor.mount.host = Some("signup.example.org".into())
     })
     .await;
 
@@ -198,7 +198,7 @@ async fn a_host_guard_limits_the_mount_to_its_host(backend: Backend) {
 
 async fn a_flavour_can_be_mounted_elsewhere_or_disabled(backend: Backend) {
     let db = create_db(backend).await;
-    let moved = spawn_gateway(&db, |s| s.flavours.conductor.mount = "/api/v2".into()).await;
+    let moved = spawn_gateway(&db, |s| s.flavours.conductor.mount.mount = "/api/v2".into()).await;
     let response = moved
         .client
         .post(moved.url("/api/v2/auth/signup"))
@@ -213,7 +213,7 @@ async fn a_flavour_can_be_mounted_elsewhere_or_disabled(backend: Backend) {
         .starts_with("/api/v2/users/"));
 
     let db = create_db(backend).await;
-    let disabled = spawn_gateway(&db, |s| s.flavours.conductor.enabled = false).await;
+    let disabled = spawn_gateway(&db, |s| s.flavours.conductor.mount.enabled = false).await;
     assert_eq!(
         disabled.sign_up(&sign_up_body(1)).await.status().as_u16(),
         404

@@ -3,17 +3,15 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
-use signup_core::{
-    outbox::{html_escape, OutgoingMail},
-    web::{has_json_content_type, read_body, BodyError},
-    Account, EmailAddress, EmailRegistration, RegistrationMail,
-};
+use signup_core::{tokens::OneTimeToken, EmailAddress, EmailRegistration};
+use signup_http::{has_json_content_type, Checks};
 
 use crate::{
     errors::InferaError,
+    mail,
     pyjson::{self, Decoded},
     wire::{SignupResponse, ValidationError},
-    InferaState, FLAVOUR,
+    InferaState,
 };
 
 /// Signup
@@ -34,14 +32,13 @@ pub async fn signup_user(
     payload: web::Payload,
     state: web::Data<InferaState>,
 ) -> HttpResponse {
-    let metrics = &state.services.metrics;
     match handle(&req, payload, &state).await {
         Ok((response, outcome)) => {
-            metrics.record_sign_up(FLAVOUR, outcome);
+            state.context.record_sign_up(outcome);
             response
         }
         Err(error) => {
-            metrics.record_sign_up(FLAVOUR, error.outcome());
+            state.context.record_sign_up(error.outcome());
             error.render()
         }
     }
@@ -52,32 +49,36 @@ async fn handle(
     payload: web::Payload,
     state: &InferaState,
 ) -> Result<(HttpResponse, &'static str), InferaError> {
-    let services = &state.services;
-    services
-        .check_sign_up_rate(req)
-        .map_err(|retry_after_secs| InferaError::RateLimited { retry_after_secs })?;
-    let body = read_body(req, payload, services.body_limit_bytes)
-        .await
-        .map_err(|e| match e {
-            BodyError::TooLarge { limit } => InferaError::PayloadTooLarge { limit },
-            BodyError::Incomplete(_) => InferaError::BodyNotText,
-        })?;
+    let context = &state.context;
+    let body = context
+        .admit(req, Checks::ANY_WITHOUT_PASSWORD)?
+        .body(req, payload)
+        .await?;
     let raw = email_field(req, &body)?;
     let email = EmailAddress::parse_pydantic(&raw).map_err(|e| {
         InferaError::Validation(vec![ValidationError::invalid_email(&raw, &e.reason())])
     })?;
 
+    let site = &context.services.site_name;
+    let token = OneTimeToken::generate();
+    let hours = state.verification_ttl.as_secs().div_ceil(3600);
+    let link = state.verification_link(token.as_str());
+    let rendered = mail::verify(email.as_str(), &link, hours, site)
+        .and_then(|verify| Ok((verify, mail::already_registered(email.as_str(), site)?)));
+    let (verify_mail, notice_mail) = rendered.map_err(|e| InferaError::Unexpected(e.into()))?;
     let registration = EmailRegistration {
-        realm: state.realm.clone(),
+        realm: context.realm.clone(),
         email: email.clone(),
+        token,
         verification_ttl: state.verification_ttl,
         resend_interval: state.resend_interval,
+        verify_mail,
+        notice_mail,
     };
-    let (_, outcome) = services
+    let (_, outcome) = context
+        .services
         .accounts
-        .register_email(registration, |account, mail| {
-            render_mail(state, account, mail)
-        })
+        .register_email(registration)
         .await?;
     let response = HttpResponse::Ok().json(SignupResponse {
         email: email.as_str().to_string(),
@@ -128,47 +129,5 @@ fn email_field(req: &HttpRequest, body: &[u8]) -> Result<String, InferaError> {
             ))),
         },
         other => Err(invalid(ValidationError::model_attributes_type(other))),
-    }
-}
-
-fn render_mail(state: &InferaState, account: &Account, mail: RegistrationMail<'_>) -> OutgoingMail {
-    let site = &state.services.site_name;
-    let email = &account.email;
-    match mail {
-        RegistrationMail::Verify(token) => {
-            let hours = state.verification_ttl.as_secs().div_ceil(3600);
-            let link = state.verification_link(token.as_str());
-            OutgoingMail {
-                to: email.clone(),
-                subject: format!("Verify your email address for {site}"),
-                text: format!(
-                    "Hello,\n\nplease confirm that {email} is your address by opening this link within {hours} hours:\n\n\
-                     {link}\n\nIf you did not sign up for {site}, ignore this mail: nothing happens without the link.\n",
-                ),
-                html: Some(format!(
-                    "<!doctype html><html><body><p>Hello,</p><p>please confirm that {email} is your address \
-                     within {hours} hours:</p><p><a href=\"{link}\">Verify my email address</a></p>\
-                     <p>If you did not sign up for {site}, ignore this mail: nothing happens without the link.</p></body></html>",
-                    email = html_escape(email),
-                    link = html_escape(&link),
-                    site = html_escape(site),
-                )),
-            }
-        }
-        RegistrationMail::AlreadyRegistered => OutgoingMail {
-            to: email.clone(),
-            subject: format!("You already have an account on {site}"),
-            text: format!(
-                "Hello,\n\nsomeone, perhaps you, tried to sign up for {site} with {email}. This address already \
-                 has a verified account, so nothing was changed.\n\nIf it was not you, you can ignore this mail.\n",
-            ),
-            html: Some(format!(
-                "<!doctype html><html><body><p>Hello,</p><p>someone, perhaps you, tried to sign up for {site} with \
-                 {email}. This address already has a verified account, so nothing was changed.</p>\
-                 <p>If it was not you, you can ignore this mail.</p></body></html>",
-                email = html_escape(email),
-                site = html_escape(site),
-            )),
-        },
     }
 }

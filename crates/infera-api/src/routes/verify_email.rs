@@ -43,6 +43,7 @@ async fn handle(req: &HttpRequest, state: &InferaState) -> Result<HttpResponse, 
             )])
         })?;
     let account = state
+        .context
         .services
         .accounts
         .confirm(TokenPurpose::ConfirmEmail, &token)

@@ -43,7 +43,7 @@ async fn a_new_address_gets_200_and_a_verification_mail_whose_link_verifies_it(b
 async fn new_pending_and_verified_addresses_get_the_same_answer_and_the_same_work(
     backend: Backend,
 ) {
-    let app = spawn_app_with(backend, |c| c.infera.resend_interval_secs = 0).await;
+    let app = spawn_app_with(backend, |c| c.flavours.resend_interval_secs = 0).await;
 
     let mut answers = Vec::new();
     let mut rows = Vec::new();

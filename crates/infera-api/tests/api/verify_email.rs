@@ -35,7 +35,7 @@ async fn unknown_and_empty_tokens_are_refused(backend: Backend) {
 }
 
 async fn an_expired_link_is_refused_and_the_account_stays_pending(backend: Backend) {
-    let app = spawn_app_with(backend, |c| c.infera.verification_ttl_secs = 0).await;
+    let app = spawn_app_with(backend, |c| c.flavours.verification_ttl_secs = 0).await;
     assert_eq!(app.sign_up("ada@example.com").await.status, 200);
     let mails = app.mails(1).await;
     let answer = app.verify(&link_query(&mails[0])).await;

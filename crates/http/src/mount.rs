@@ -302,3 +302,86 @@ pub fn arrange(mut mounts: Vec<Mount>) -> anyhow::Result<Vec<Mount>> {
     mounts.sort_by_key(|m| (std::cmp::Reverse(m.prefix.len()), m.host.is_none()));
     Ok(mounts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mount(flavour: &'static str, prefix: &str, host: Option<&str>) -> Mount {
+        Mount {
+            flavour,
+            prefix: prefix.into(),
+            host: host.map(String::from),
+            openapi: utoipa::openapi::OpenApi::default(),
+            configure: Arc::new(|_| {}),
+        }
+    }
+
+    fn order(mounts: &[Mount]) -> Vec<(&'static str, Option<&str>)> {
+        mounts.iter().map(|m| (m.flavour, m.host())).collect()
+    }
+
+    #[test]
+    fn mounts_are_ordered_longest_prefix_first_and_guarded_before_unguarded() {
+        let arranged = arrange(vec![
+            mount("zato", "", None),
+            mount("conductor", "/conductor", None),
+            mount("infera", "", Some("api.infera.example")),
+            mount("cloudreve", "/cloudreve", None),
+        ])
+        .unwrap();
+        assert_eq!(
+            order(&arranged),
+            vec![
+                ("conductor", None),
+                ("cloudreve", None),
+                ("infera", Some("api.infera.example")),
+                ("zato", None),
+            ]
+        );
+    }
+
+    #[test]
+    fn two_mounts_that_would_shadow_each_other_are_refused_naming_both() {
+        let error = arrange(vec![
+            mount("conductor", "/auth", None),
+            mount("timbu", "/auth", None),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            error,
+            "the mounts of conductor at /auth on every host and timbu at /auth on every host \
+             would shadow each other: give one another mount or a distinct host"
+        );
+        let error = arrange(vec![
+            mount("infera", "", Some("API.example")),
+            mount("zato", "", Some("api.example")),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("infera at / on host API.example and zato at / on host api.example"),
+            "{error}"
+        );
+        assert!(arrange(vec![
+            mount("infera", "", Some("a.example")),
+            mount("zato", "", Some("b.example")),
+        ])
+        .is_ok());
+    }
+
+    #[test]
+    fn routes_are_read_from_the_openapi_document() {
+        let mut doc = utoipa::openapi::OpenApi::default();
+        let post = utoipa::openapi::path::PathItem::new(
+            utoipa::openapi::HttpMethod::Post,
+            utoipa::openapi::path::Operation::new(),
+        );
+        doc.paths.paths.insert("/auth/signup".into(), post);
+        let mut m = mount("conductor", "/conductor", None);
+        m.openapi = doc;
+        assert_eq!(m.routes(), vec![("POST", "/auth/signup".to_string())]);
+        assert_eq!(m.openapi_path(), "/openapi/conductor.json");
+    }
+}

@@ -1,5 +1,6 @@
 //! The account core against a real store, on SQLite and (when configured) PostgreSQL.
 
+mod accounts;
 mod delivery;
 mod jwt;
 

@@ -4,5 +4,6 @@
 mod crash;
 mod helpers;
 mod instances;
+mod mounts;
 mod ops;
 mod process;

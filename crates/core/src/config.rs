@@ -77,10 +77,16 @@ impl<F> Settings<F> {
     /// The checks no single section can make alone.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.webhooks.validate()?;
-        if self.profile == Profile::Production && self.tokens.secret.is_none() {
-            anyhow::bail!(
-                "profile = \"production\" needs an explicit token secret: set tokens.secret or SIGNUP__TOKENS__SECRET"
-            );
+        if self.profile == Profile::Production {
+            let Some(secret) = &self.tokens.secret else {
+                anyhow::bail!(
+                    "profile = \"production\" needs an explicit token secret: set tokens.secret or SIGNUP__TOKENS__SECRET"
+                );
+            };
+            check_production_secret("tokens.secret", secret)?;
+            if let Some(secret) = &self.webhooks.secret {
+                check_production_secret("webhooks.secret", secret)?;
+            }
         }
         Ok(())
     }
@@ -91,6 +97,34 @@ impl<F: Serialize> Settings<F> {
     pub fn to_masked_toml(&self) -> anyhow::Result<String> {
         Ok(toml::to_string(self)?)
     }
+}
+
+/// Shortest secret the production profile accepts.
+pub const MIN_PRODUCTION_SECRET_BYTES: usize = 32;
+
+/// Values that appear in this project's examples and must never sign anything real.
+pub const PLACEHOLDER_SECRETS: &[&str] = &[
+    "change-me-to-a-long-random-secret",
+    "change-me",
+    "changeme",
+    "secret",
+    "...",
+];
+
+/// Refuses a secret an attacker could guess: a documented placeholder, or one too short.
+pub fn check_production_secret(key: &str, secret: &SecretString) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret;
+    let value = secret.expose_secret();
+    if PLACEHOLDER_SECRETS.contains(&value.trim()) {
+        anyhow::bail!("{key} is a documented placeholder: set a long random value (e.g. openssl rand -base64 48)");
+    }
+    if value.len() < MIN_PRODUCTION_SECRET_BYTES {
+        anyhow::bail!(
+            "{key} is {} bytes; the production profile needs at least {MIN_PRODUCTION_SECRET_BYTES} (e.g. openssl rand -base64 48)",
+            value.len()
+        );
+    }
+    Ok(())
 }
 
 /// `development` runs with generated secrets and says so; `production` refuses to.
@@ -499,6 +533,32 @@ mod tests {
         .unwrap();
         let err = load::<Sample>(Some(&path)).unwrap_err().to_string();
         assert!(err.contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn the_production_profile_refuses_short_and_placeholder_secrets() {
+        let mut settings = Settings::<NoFlavours> {
+            profile: Profile::Production,
+            ..Settings::default()
+        };
+        let error = |s: &Settings| s.validate().unwrap_err().to_string();
+        assert!(error(&settings).contains("needs an explicit token secret"));
+        settings.tokens.secret = Some("change-me-to-a-long-random-secret".to_string().into());
+        assert_eq!(
+            error(&settings),
+            "tokens.secret is a documented placeholder: set a long random value (e.g. openssl rand -base64 48)"
+        );
+        settings.tokens.secret = Some("x".repeat(31).into());
+        assert_eq!(
+            error(&settings),
+            "tokens.secret is 31 bytes; the production profile needs at least 32 (e.g. openssl rand -base64 48)"
+        );
+        settings.tokens.secret = Some("x".repeat(32).into());
+        assert!(settings.validate().is_ok());
+        settings.webhooks.secret = Some("short".to_string().into());
+        assert!(error(&settings).starts_with("webhooks.secret is 5 bytes"));
+        settings.profile = Profile::Development;
+        assert!(settings.validate().is_ok());
     }
 
     #[test]

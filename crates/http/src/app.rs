@@ -1,5 +1,6 @@
 //! The request layers every host puts around its mounts: a request id on every log line and
-//! answer (`X-Request-Id`), the tracing span, and the HTTP metrics labelled by flavour.
+//! answer (`X-Request-Id`), `X-Content-Type-Options: nosniff` on every answer, the tracing
+//! span, and the HTTP metrics labelled by flavour.
 
 use std::sync::Arc;
 
@@ -79,6 +80,11 @@ pub fn app(
                     .http_request_duration
                     .with_label_values(&values)
                     .observe(started.elapsed().as_secs_f64());
+                // No answer of ours is meant to be sniffed into another type.
+                res.headers_mut().insert(
+                    HeaderName::from_static("x-content-type-options"),
+                    HeaderValue::from_static("nosniff"),
+                );
                 if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
                     res.headers_mut()
                         .insert(HeaderName::from_static("x-request-id"), id);

@@ -137,7 +137,27 @@ fn the_production_profile_refuses_to_start_without_a_token_secret() {
         &["config"],
         &[
             ("SIGNUP__PROFILE", "production"),
-            ("SIGNUP__TOKENS__SECRET", "a-long-random-secret"),
+            (
+                "SIGNUP__TOKENS__SECRET",
+                "change-me-to-a-long-random-secret",
+            ),
+        ],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("tokens.secret is a documented placeholder"),
+        "{stderr}"
+    );
+
+    let output = run_cli(
+        &["config"],
+        &[
+            ("SIGNUP__PROFILE", "production"),
+            (
+                "SIGNUP__TOKENS__SECRET",
+                "a-long-random-secret-of-at-least-32-bytes",
+            ),
         ],
     );
     assert!(output.status.success());

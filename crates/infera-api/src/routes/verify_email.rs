@@ -1,6 +1,6 @@
 //! `GET /verify_email?token=...`: the link in the verification mail.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use serde_json::Value;
 use signup_core::tokens::TokenPurpose;
 
@@ -24,10 +24,16 @@ use crate::{
 )]
 #[tracing::instrument(name = "Infera e-mail verification", skip_all)]
 pub async fn verify_email(req: HttpRequest, state: web::Data<InferaState>) -> HttpResponse {
-    match handle(&req, &state).await {
+    let mut response = match handle(&req, &state).await {
         Ok(response) => response,
         Err(error) => error.render(),
-    }
+    };
+    // The token is in this URL: never hand it on in a `Referer`.
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    response
 }
 
 async fn handle(req: &HttpRequest, state: &InferaState) -> Result<HttpResponse, InferaError> {

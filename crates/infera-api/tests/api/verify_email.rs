@@ -65,7 +65,29 @@ async fn of_concurrent_clicks_on_one_link_exactly_one_verifies(backend: Backend)
     );
 }
 
+async fn the_link_answer_keeps_its_token_out_of_referers_and_is_never_sniffed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for query in ["?token=unknown", ""] {
+        let response = app
+            .client
+            .get(app.url(&format!("/verify_email{query}")))
+            .send()
+            .await
+            .unwrap();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(String::from)
+        };
+        assert_eq!(header("referrer-policy").as_deref(), Some("no-referrer"));
+        assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+    }
+}
+
 on_each_backend!(
+    the_link_answer_keeps_its_token_out_of_referers_and_is_never_sniffed,
     a_missing_token_is_a_query_validation_error,
     unknown_and_empty_tokens_are_refused,
     an_expired_link_is_refused_and_the_account_stays_pending,

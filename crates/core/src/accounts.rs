@@ -520,8 +520,12 @@ impl Accounts {
         email_key: &str,
         username_key: Option<&str>,
     ) -> Result<Option<SignUpError>, SignUpError> {
+        // Two lookups, each on its own unique index, so the cost never depends on the
+        // planner's statistics (an OR can become a scan of the whole realm).
         let rows = sqlx::query(
-            "SELECT email_key, username_key FROM accounts WHERE realm = $1 AND (email_key = $2 OR username_key = $3)",
+            "SELECT email_key, username_key FROM accounts WHERE realm = $1 AND email_key = $2 \
+             UNION ALL \
+             SELECT email_key, username_key FROM accounts WHERE realm = $1 AND username_key = $3",
         )
         .bind(realm.as_str())
         .bind(email_key)

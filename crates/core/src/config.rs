@@ -224,6 +224,10 @@ pub struct HashingSettings {
     pub workers: usize,
     /// Sign-ups allowed to wait for a worker; past it the answer is `Overloaded` at once.
     pub queue: usize,
+    /// Longest a sign-up may expect to wait for a worker (its place in the queue x the
+    /// measured hash time / workers); past it the answer is `Overloaded` at once. 0 means
+    /// four hash times.
+    pub max_wait_ms: u64,
 }
 
 impl Default for HashingSettings {
@@ -234,6 +238,7 @@ impl Default for HashingSettings {
             parallelism: 1,
             workers: 0,
             queue: 64,
+            max_wait_ms: 0,
         }
     }
 }

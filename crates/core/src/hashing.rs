@@ -6,10 +6,10 @@
 
 use std::{
     sync::{
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
         mpsc, Arc, Mutex,
     },
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use argon2::{
@@ -124,9 +124,51 @@ struct Inner {
     worker_count: usize,
     in_flight: AtomicUsize,
     high_water: AtomicUsize,
+    /// Moving mean of a job's run time, in microseconds (seeded by the first hash).
+    mean_job_micros: AtomicU64,
+    /// The configured bound on the expected wait, or `None` for four mean job times.
+    max_wait: Option<Duration>,
     /// Verified when an account does not exist, so that path costs what the real one does.
     dummy_hash: String,
     metrics: Metrics,
+}
+
+impl Inner {
+    /// Whether a job may join `in_flight` others: within the count and the time bound.
+    fn admits(&self, in_flight: usize) -> bool {
+        in_flight < self.capacity && self.expected_wait(in_flight) <= self.max_wait()
+    }
+
+    /// The jobs ahead of a new one that wait for a worker, shared by the workers, each
+    /// taking the mean job time.
+    fn expected_wait(&self, in_flight: usize) -> Duration {
+        let ahead = (in_flight + 1).saturating_sub(self.worker_count) as u64;
+        let mean = self.mean_job_micros.load(Ordering::Relaxed);
+        Duration::from_micros(ahead.saturating_mul(mean) / self.worker_count.max(1) as u64)
+    }
+
+    fn max_wait(&self) -> Duration {
+        self.max_wait.unwrap_or_else(|| {
+            Duration::from_micros(
+                self.mean_job_micros
+                    .load(Ordering::Relaxed)
+                    .saturating_mul(4),
+            )
+        })
+    }
+
+    /// Folds one job's run time into the moving mean (weight 1/8; a lost race between two
+    /// workers drops one sample, which a mean can afford).
+    fn record_job_time(&self, took: Duration) {
+        let sample = micros(took).max(1);
+        let mean = self.mean_job_micros.load(Ordering::Relaxed);
+        let next = mean - mean / 8 + sample / 8;
+        self.mean_job_micros.store(next.max(1), Ordering::Relaxed);
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 impl std::fmt::Debug for HashingPool {
@@ -164,7 +206,9 @@ impl HashingPool {
             settings.workers
         };
         let mut first = Hasher::new(settings)?;
+        let started = Instant::now();
         let dummy_hash = first.hash(b"signup-gateway dummy password")?;
+        let first_hash_micros = micros(started.elapsed());
         let (sender, receiver) = mpsc::channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
         let mut hashers = vec![first];
@@ -200,6 +244,9 @@ impl HashingPool {
                 worker_count,
                 in_flight: AtomicUsize::new(0),
                 high_water: AtomicUsize::new(0),
+                mean_job_micros: AtomicU64::new(first_hash_micros.max(1)),
+                max_wait: (settings.max_wait_ms > 0)
+                    .then(|| Duration::from_millis(settings.max_wait_ms)),
                 dummy_hash,
                 metrics,
             }),
@@ -264,6 +311,7 @@ impl HashingPool {
         T: Send + 'static,
     {
         let metrics = self.inner.metrics.clone();
+        let inner = Arc::clone(&self.inner);
         let (reply, answer) = oneshot::channel();
         let queued_at = Instant::now();
         metrics.hashing_queue_depth.inc();
@@ -273,7 +321,9 @@ impl HashingPool {
                 .hashing_wait_seconds
                 .observe(queued_at.elapsed().as_secs_f64());
             metrics.hashing_running.inc();
+            let ran = Instant::now();
             let result = job(hasher);
+            inner.record_job_time(ran.elapsed());
             metrics.hashing_running.dec();
             drop(admission);
             let _ = reply.send(result);
@@ -296,7 +346,7 @@ impl HashingPool {
         let admitted = inner
             .in_flight
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < inner.capacity).then_some(n + 1)
+                inner.admits(n).then_some(n + 1)
             });
         match admitted {
             Ok(previous) => {
@@ -320,10 +370,21 @@ impl HashingPool {
         self.inner.high_water.load(Ordering::Acquire)
     }
 
-    /// Whether every place is taken: a cheap early answer for callers that want to shed load
-    /// before reading a request (the reservation still decides).
+    /// Whether a new job would be refused now (every place taken, or too long a wait): a
+    /// cheap early answer for callers that want to shed load before reading a request (the
+    /// reservation still decides).
     pub fn is_saturated(&self) -> bool {
-        self.in_flight() >= self.inner.capacity
+        !self.inner.admits(self.in_flight())
+    }
+
+    /// The wait a job admitted now could expect before a worker takes it.
+    pub fn expected_wait(&self) -> Duration {
+        self.inner.expected_wait(self.in_flight())
+    }
+
+    /// The longest expected wait admitted.
+    pub fn max_wait(&self) -> Duration {
+        self.inner.max_wait()
     }
 }
 
@@ -341,6 +402,8 @@ mod tests {
             parallelism: 1,
             workers,
             queue,
+            // Only the count bounds these pools: their tests block jobs on purpose.
+            max_wait_ms: u64::MAX / 2,
         };
         HashingPool::new(&settings, Metrics::new()).unwrap()
     }
@@ -407,5 +470,52 @@ mod tests {
         assert_eq!(pool.high_water(), 3);
         assert_eq!(pool.in_flight(), 0);
         pool.run(|_| ()).await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_job_whose_expected_wait_exceeds_the_budget_is_refused_before_the_queue_is_full() {
+        let settings = HashingSettings {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+            workers: 1,
+            queue: 100,
+            max_wait_ms: 250,
+        };
+        let pool = HashingPool::new(&settings, Metrics::new()).unwrap();
+        // Teach the pool that a job takes 100 ms.
+        pool.inner.mean_job_micros.store(100_000, Ordering::Relaxed);
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let release_rx = Arc::new(std::sync::Mutex::new(release_rx));
+        let mut admitted = Vec::new();
+        let mut refused = 0;
+        for _ in 0..10 {
+            let rx = Arc::clone(&release_rx);
+            match pool.reserve() {
+                Ok(reservation) => {
+                    let pool = pool.clone();
+                    admitted.push(tokio::spawn(async move {
+                        pool.run_reserved(reservation, move |_| {
+                            let _ = rx.lock().map(|rx| rx.recv());
+                        })
+                        .await
+                    }));
+                }
+                Err(HashingError::Overloaded) => refused += 1,
+                Err(other) => panic!("{other}"),
+            }
+        }
+        // One runs and two wait (0, 100 and 200 ms ahead); a fourth would wait 300 ms.
+        assert_eq!((admitted.len(), refused), (3, 7));
+        assert!(pool.is_saturated());
+        assert_eq!(pool.expected_wait(), Duration::from_millis(300));
+        assert_eq!(pool.max_wait(), Duration::from_millis(250));
+        for _ in 0..3 {
+            release_tx.send(()).unwrap();
+        }
+        for job in admitted {
+            job.await.unwrap().unwrap();
+        }
+        assert!(!pool.is_saturated());
     }
 }

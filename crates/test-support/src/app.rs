@@ -19,7 +19,7 @@ use crate::{Backend, TestDatabase};
 pub type MountFn<F> =
     for<'a> fn(&'a Services, &'a F) -> Pin<Box<dyn Future<Output = anyhow::Result<Mount>> + 'a>>;
 
-/// Settings for a test app on `db`: cheap hashing, no rate limit, mail written to files
+/// Settings for a test app on `db`: cheap hashing with a generous wait budget, no rate limit, mail written to files
 /// beside the database and picked up at once, links on `http://signup.test.example`.
 pub fn test_settings<F: Default>(db: &TestDatabase) -> Settings<F> {
     let mut settings = Settings::<F>::default();
@@ -28,6 +28,9 @@ pub fn test_settings<F: Default>(db: &TestDatabase) -> Settings<F> {
     settings.hashing.memory_kib = 256;
     settings.hashing.iterations = 1;
     settings.hashing.workers = 2;
+    // Tests race many sign-ups on purpose; the time budget is for real hash times (tests
+    // that exercise shedding set their own bounds).
+    settings.hashing.max_wait_ms = 10_000;
     settings.rate_limit.per_ip_per_minute = 0;
     settings.rate_limit.burst = 0;
     settings.mail.transport = MailTransport::File;

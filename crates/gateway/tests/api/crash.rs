@@ -18,6 +18,8 @@ async fn sigkill_during_a_burst_loses_no_answered_sign_up_and_no_mail(backend: B
     let env = [
         ("SIGNUP__HASHING__MEMORY_KIB", "4096"),
         ("SIGNUP__HASHING__QUEUE", "512"),
+        // The burst must queue, not be shed: this test is about what a kill loses.
+        ("SIGNUP__HASHING__MAX_WAIT_MS", "600000"),
         ("SIGNUP__MAIL__LEASE_SECS", "2"),
     ];
     let gateway = GatewayProcess::start(&db, &env).await;

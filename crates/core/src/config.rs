@@ -449,13 +449,43 @@ pub enum SmtpTls {
     Tls,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RateLimitSettings {
     /// Sign-up requests one client address may make per minute; 0 turns the limit off.
     pub per_ip_per_minute: u32,
     /// Requests allowed at once before the per-minute pace applies.
     pub burst: u32,
+    /// Where the allowances live: `memory` (this process) or `redis` (shared by instances).
+    pub store: RateLimitStore,
+    /// For `store = "redis"`. A password in it is masked wherever the settings are shown.
+    #[serde(serialize_with = "mask_url_password")]
+    pub redis_url: String,
+    /// How long a check waits for Redis before letting the request through.
+    pub redis_timeout_ms: u64,
+    /// Prefix of this deployment's keys (to share one Redis between deployments).
+    pub redis_key_prefix: String,
+}
+
+impl std::fmt::Debug for RateLimitSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimitSettings")
+            .field("per_ip_per_minute", &self.per_ip_per_minute)
+            .field("burst", &self.burst)
+            .field("store", &self.store)
+            .field("redis_url", &redact_url(&self.redis_url))
+            .field("redis_timeout_ms", &self.redis_timeout_ms)
+            .field("redis_key_prefix", &self.redis_key_prefix)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RateLimitStore {
+    #[default]
+    Memory,
+    Redis,
 }
 
 impl Default for RateLimitSettings {
@@ -463,6 +493,10 @@ impl Default for RateLimitSettings {
         Self {
             per_ip_per_minute: 60,
             burst: 20,
+            store: RateLimitStore::Memory,
+            redis_url: "redis://127.0.0.1:6379".into(),
+            redis_timeout_ms: 200,
+            redis_key_prefix: "signup:rate:".into(),
         }
     }
 }

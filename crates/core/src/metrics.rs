@@ -26,6 +26,8 @@ pub struct Metrics {
     pub outbox_messages: IntCounterVec,
     /// Age of the oldest row still waiting for delivery (0 when none).
     pub outbox_oldest_pending_seconds: prometheus::Gauge,
+    /// Rate-limit checks let through because the shared store (Redis) did not answer.
+    pub rate_limit_store_unavailable: prometheus::IntCounter,
 }
 
 impl Metrics {
@@ -98,6 +100,11 @@ impl Metrics {
             "Age of the oldest outbox row still waiting for delivery.",
         )
         .expect("static metric definition");
+        let rate_limit_store_unavailable = prometheus::IntCounter::new(
+            "signup_rate_limit_store_unavailable_total",
+            "Rate-limit checks let through because the shared rate-limit store did not answer.",
+        )
+        .expect("static metric definition");
         for collector in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_request_duration.clone()),
@@ -108,6 +115,7 @@ impl Metrics {
             Box::new(hashing_rejected.clone()),
             Box::new(outbox_messages.clone()),
             Box::new(outbox_oldest_pending_seconds.clone()),
+            Box::new(rate_limit_store_unavailable.clone()),
         ] {
             registry
                 .register(collector)
@@ -124,6 +132,7 @@ impl Metrics {
             hashing_rejected,
             outbox_messages,
             outbox_oldest_pending_seconds,
+            rate_limit_store_unavailable,
         }
     }
 

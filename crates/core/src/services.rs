@@ -73,7 +73,7 @@ impl Services {
     ) -> anyhow::Result<(Self, Background)> {
         let hasher = HashingPool::new(&settings.hashing, metrics.clone())?;
         let accounts = Accounts::new(store.clone(), hasher).with_webhooks(&settings.webhooks);
-        let limiter = SignUpLimiter::new(&settings.rate_limit).map(Arc::new);
+        let limiter = SignUpLimiter::new(&settings.rate_limit, &metrics)?.map(Arc::new);
         let (token_key, origin) =
             secrets::configured_or_stored(&store, TOKEN_SECRET, settings.tokens.secret.as_ref())
                 .await?;

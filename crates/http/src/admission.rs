@@ -60,7 +60,7 @@ pub struct Admitted {
 
 impl MountContext {
     /// Runs the checks before the body, in the order the module documents.
-    pub fn admit(&self, req: &HttpRequest, checks: Checks) -> Result<Admitted, Refusal> {
+    pub async fn admit(&self, req: &HttpRequest, checks: Checks) -> Result<Admitted, Refusal> {
         let services = &self.services;
         if let (Some(limiter), Some(ip)) = (
             &services.limiter,
@@ -68,6 +68,7 @@ impl MountContext {
         ) {
             limiter
                 .check(ip)
+                .await
                 .map_err(|retry_after_secs| Refusal::RateLimited { retry_after_secs })?;
         }
         if checks.json_only && !has_json_content_type(req) {

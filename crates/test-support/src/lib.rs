@@ -45,6 +45,23 @@ impl Backend {
     }
 }
 
+/// Environment variable naming the Redis server of the shared rate-limit tests.
+pub const REDIS_URL_VAR: &str = "TEST_REDIS_URL";
+/// Set to 1 to turn a missing `TEST_REDIS_URL` into a failure.
+pub const REQUIRE_REDIS_VAR: &str = "SIGNUP_REQUIRE_REDIS";
+
+/// The Redis URL tests may use, or `None` (then they skip); panics when Redis is required
+/// and not configured.
+pub fn redis_url() -> Option<String> {
+    let url = std::env::var(REDIS_URL_VAR).ok().filter(|v| !v.is_empty());
+    let required = std::env::var(REQUIRE_REDIS_VAR).is_ok_and(|v| v == "1");
+    assert!(
+        url.is_some() || !required,
+        "{REQUIRE_REDIS_VAR}=1 but {REDIS_URL_VAR} is not set"
+    );
+    url
+}
+
 /// A database that exists for one test.
 #[derive(Debug)]
 pub struct TestDatabase {

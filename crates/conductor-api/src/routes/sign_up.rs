@@ -58,7 +58,8 @@ async fn handle(
 ) -> Result<HttpResponse, ConductorError> {
     let context = &state.context;
     let body = context
-        .admit(req, Checks::JSON_WITH_PASSWORD)?
+        .admit(req, Checks::JSON_WITH_PASSWORD)
+        .await?
         .body(req, payload)
         .await
         .map_err(|refusal| match refusal {

@@ -66,7 +66,34 @@ async fn two_instances_deliver_each_mail_once(backend: Backend) {
     );
 }
 
+async fn with_redis_two_instances_share_one_allowance_per_address(backend: Backend) {
+    let Some(redis_url) = signup_test_support::redis_url() else {
+        eprintln!("skipped: TEST_REDIS_URL is not set");
+        return;
+    };
+    let db = create_db(backend).await;
+    // A prefix of this test's own: other tests share the Redis server and the address.
+    let prefix = format!("signup-test:{}:", uuid::Uuid::new_v4().simple());
+    let shared = |s: &mut gateway::Settings| {
+        s.rate_limit.store = signup_core::config::RateLimitStore::Redis;
+        s.rate_limit.redis_url = redis_url.clone();
+        s.rate_limit.redis_key_prefix = prefix.clone();
+        s.rate_limit.per_ip_per_minute = 1;
+        s.rate_limit.burst = 3;
+    };
+    let first = spawn_gateway(&db, shared).await;
+    let second = spawn_gateway(&db, shared).await;
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let instance = if i % 2 == 0 { &first } else { &second };
+        statuses.push(instance.sign_up(&sign_up_body(i)).await.status().as_u16());
+    }
+    assert_eq!(statuses, vec![201, 201, 201, 429, 429, 429, 429, 429]);
+    assert_eq!(first.services.metrics.rate_limit_store_unavailable.get(), 0);
+}
+
 on_each_backend!(
+    with_redis_two_instances_share_one_allowance_per_address,
     fifty_concurrent_sign_ups_across_two_instances_make_one_account,
     two_instances_deliver_each_mail_once,
 );

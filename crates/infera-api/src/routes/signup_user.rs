@@ -51,7 +51,8 @@ async fn handle(
 ) -> Result<(HttpResponse, &'static str), InferaError> {
     let context = &state.context;
     let body = context
-        .admit(req, Checks::ANY_WITHOUT_PASSWORD)?
+        .admit(req, Checks::ANY_WITHOUT_PASSWORD)
+        .await?
         .body(req, payload)
         .await?;
     let raw = email_field(req, &body)?;

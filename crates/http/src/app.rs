@@ -13,7 +13,7 @@ use actix_web::{
 use signup_core::Metrics;
 use tracing_actix_web::{RequestId, TracingLogger};
 
-use crate::Mount;
+use crate::{span::RedactedRootSpan, Mount};
 
 /// Mount prefix -> flavour, longest prefix first, for the metrics label.
 #[derive(Debug)]
@@ -92,7 +92,7 @@ pub fn app(
                 Ok(res)
             }
         })
-        .wrap(TracingLogger::default())
+        .wrap(TracingLogger::<RedactedRootSpan>::new())
         .configure(host_routes);
     for mount in mounts {
         app = app.service(mount.scope());

@@ -30,6 +30,7 @@ mod app;
 mod mount;
 mod request;
 mod routes;
+mod span;
 
 pub use admission::{Admitted, Checks, Refusal};
 pub use app::app;
@@ -38,3 +39,4 @@ pub use mount::{
 };
 pub use request::{client_ip, has_json_content_type, media_type, retry_after};
 pub use routes::{Fallback, Routes};
+pub use span::RedactedRootSpan;

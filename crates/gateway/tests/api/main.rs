@@ -4,6 +4,7 @@
 mod crash;
 mod helpers;
 mod instances;
+mod log_audit;
 mod mounts;
 mod ops;
 mod process;

@@ -21,6 +21,15 @@ pub struct GatewayProcess {
 impl GatewayProcess {
     /// Starts the binary on `db` with a free port and file mail, plus `extra` variables.
     pub async fn start(db: &TestDatabase, extra: &[(&str, &str)]) -> Self {
+        Self::start_logging(db, extra, None).await
+    }
+
+    /// [`GatewayProcess::start`], with the log (standard error) written to `log` if given.
+    pub async fn start_logging(
+        db: &TestDatabase,
+        extra: &[(&str, &str)],
+        log: Option<&std::path::Path>,
+    ) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -38,7 +47,12 @@ impl GatewayProcess {
             .env("SIGNUP__RATE_LIMIT__PER_IP_PER_MINUTE", "0")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(match log {
+                Some(path) => {
+                    Stdio::from(std::fs::File::create(path).expect("create the log file"))
+                }
+                None => Stdio::null(),
+            });
         for (key, value) in extra {
             command.env(key, value);
         }

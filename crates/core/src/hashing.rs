@@ -365,7 +365,7 @@ impl HashingPool {
         self.inner.in_flight.load(Ordering::Acquire)
     }
 
-    /// The most jobs ever admitted at once: never above [`HashingPool::capacity`].
+    /// The most jobs ever admitted at once: never above the capacity (workers plus queue).
     pub fn high_water(&self) -> usize {
         self.inner.high_water.load(Ordering::Acquire)
     }

@@ -5,7 +5,7 @@ use signup_core::config::Settings;
 use signup_test_support::Backend;
 
 /// The Conductor flavour, served as the gateway serves it, on a fresh database.
-pub struct TestApp(signup_test_support::TestApp);
+pub(crate) struct TestApp(signup_test_support::TestApp);
 
 impl Deref for TestApp {
     type Target = signup_test_support::TestApp;
@@ -14,11 +14,11 @@ impl Deref for TestApp {
     }
 }
 
-pub async fn spawn_app(backend: Backend) -> TestApp {
+pub(crate) async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }
 
-pub async fn spawn_app_with(
+pub(crate) async fn spawn_app_with(
     backend: Backend,
     tweak: impl FnOnce(&mut Settings<conductor_api::Settings>),
 ) -> TestApp {
@@ -33,12 +33,12 @@ pub async fn spawn_app_with(
 }
 
 impl TestApp {
-    pub async fn sign_up(&self, body: &Value) -> reqwest::Response {
+    pub(crate) async fn sign_up(&self, body: &Value) -> reqwest::Response {
         signup_test_support::post_json(&self.client, &self.address, "/conductor/auth/signup", body)
             .await
     }
 
-    pub async fn post_raw(
+    pub(crate) async fn post_raw(
         &self,
         body: impl Into<reqwest::Body>,
         content_type: Option<&str>,
@@ -55,7 +55,7 @@ impl TestApp {
 }
 
 /// A valid sign-up body; tests change what they need.
-pub fn valid_body() -> Value {
+pub(crate) fn valid_body() -> Value {
     serde_json::json!({
         "username": "ada",
         "password": "correct horse battery",
@@ -66,7 +66,7 @@ pub fn valid_body() -> Value {
 }
 
 /// Checks the envelope's fixed parts and returns it without its timestamp.
-pub async fn envelope(response: reqwest::Response, status: u16) -> Value {
+pub(crate) async fn envelope(response: reqwest::Response, status: u16) -> Value {
     assert_eq!(response.status().as_u16(), status);
     assert_eq!(
         response

@@ -1,5 +1,8 @@
 //! The account core against a real store, on SQLite and (when configured) PostgreSQL.
 
+// Test code: a failing unwrap is a failing test, and it prints the error.
+#![allow(clippy::unwrap_used)]
+
 mod accounts;
 mod delivery;
 mod jwt;

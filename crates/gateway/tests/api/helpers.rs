@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use signup_core::{store::Store, Services};
 use signup_test_support::{Backend, TestDatabase};
 
-pub struct TestGateway {
+pub(crate) struct TestGateway {
     pub address: String,
     pub client: reqwest::Client,
     pub store: Store,
@@ -15,7 +15,7 @@ pub struct TestGateway {
 
 /// Settings for a test gateway on `db`: a free port, cheap hashing, no rate limit, mail
 /// written to files beside the database.
-pub fn test_settings(db: &TestDatabase) -> Settings {
+pub(crate) fn test_settings(db: &TestDatabase) -> Settings {
     let mut settings: Settings = signup_test_support::test_settings(db);
     settings.server.listen = "127.0.0.1:0".parse().expect("address");
     settings.server.workers = 2;
@@ -23,7 +23,10 @@ pub fn test_settings(db: &TestDatabase) -> Settings {
     settings
 }
 
-pub async fn spawn_gateway(db: &TestDatabase, tweak: impl FnOnce(&mut Settings)) -> TestGateway {
+pub(crate) async fn spawn_gateway(
+    db: &TestDatabase,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestGateway {
     let mut settings = test_settings(db);
     tweak(&mut settings);
     let mail_dir = settings.mail.dir.clone();
@@ -44,25 +47,25 @@ pub async fn spawn_gateway(db: &TestDatabase, tweak: impl FnOnce(&mut Settings))
 }
 
 impl TestGateway {
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
 
-    pub async fn sign_up(&self, body: &Value) -> reqwest::Response {
+    pub(crate) async fn sign_up(&self, body: &Value) -> reqwest::Response {
         signup_test_support::post_json(&self.client, &self.address, "/conductor/auth/signup", body)
             .await
     }
 
-    pub async fn count(&self, sql: &str) -> i64 {
+    pub(crate) async fn count(&self, sql: &str) -> i64 {
         count(&self.store, sql).await
     }
 }
 
-pub async fn count(store: &Store, sql: &str) -> i64 {
+pub(crate) async fn count(store: &Store, sql: &str) -> i64 {
     signup_test_support::count(store.pool(), sql).await
 }
 
-pub fn sign_up_body(n: usize) -> Value {
+pub(crate) fn sign_up_body(n: usize) -> Value {
     json!({
         "username": format!("user{n}"),
         "password": "correct horse battery",
@@ -73,7 +76,7 @@ pub fn sign_up_body(n: usize) -> Value {
 }
 
 /// Polls `check` every 50 ms for up to `limit`.
-pub async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+pub(crate) async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -88,6 +91,6 @@ where
     false
 }
 
-pub async fn create_db(backend: Backend) -> TestDatabase {
+pub(crate) async fn create_db(backend: Backend) -> TestDatabase {
     TestDatabase::create(backend).await
 }

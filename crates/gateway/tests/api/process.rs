@@ -13,19 +13,19 @@ use crate::helpers::{create_db, eventually, sign_up_body};
 const BINARY: &str = env!("CARGO_BIN_EXE_gateway");
 
 /// A running `gateway serve`, killed when dropped.
-pub struct GatewayProcess {
+pub(crate) struct GatewayProcess {
     pub child: Child,
     pub address: String,
 }
 
 impl GatewayProcess {
     /// Starts the binary on `db` with a free port and file mail, plus `extra` variables.
-    pub async fn start(db: &TestDatabase, extra: &[(&str, &str)]) -> Self {
+    pub(crate) async fn start(db: &TestDatabase, extra: &[(&str, &str)]) -> Self {
         Self::start_logging(db, extra, None).await
     }
 
     /// [`GatewayProcess::start`], with the log (standard error) written to `log` if given.
-    pub async fn start_logging(
+    pub(crate) async fn start_logging(
         db: &TestDatabase,
         extra: &[(&str, &str)],
         log: Option<&std::path::Path>,
@@ -72,7 +72,7 @@ impl GatewayProcess {
         process
     }
 
-    pub fn signal(&self, signal: &str) {
+    pub(crate) fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .args([format!("-{signal}"), self.child.id().to_string()])
             .status()

@@ -4,7 +4,7 @@ use signup_core::config::Settings;
 use signup_test_support::Backend;
 
 /// The Infera flavour, served as the gateway serves it, on a fresh database.
-pub struct TestApp(signup_test_support::TestApp);
+pub(crate) struct TestApp(signup_test_support::TestApp);
 
 impl Deref for TestApp {
     type Target = signup_test_support::TestApp;
@@ -13,11 +13,11 @@ impl Deref for TestApp {
     }
 }
 
-pub async fn spawn_app(backend: Backend) -> TestApp {
+pub(crate) async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }
 
-pub async fn spawn_app_with(
+pub(crate) async fn spawn_app_with(
     backend: Backend,
     tweak: impl FnOnce(&mut Settings<infera_api::Settings>),
 ) -> TestApp {
@@ -36,18 +36,22 @@ pub async fn spawn_app_with(
 }
 
 /// A response's status, `Content-Type` and body text.
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: u16,
     pub content_type: String,
     pub body: String,
 }
 
 impl TestApp {
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}/infera{path}", self.address)
     }
 
-    pub async fn post(&self, body: impl Into<reqwest::Body>, content_type: Option<&str>) -> Answer {
+    pub(crate) async fn post(
+        &self,
+        body: impl Into<reqwest::Body>,
+        content_type: Option<&str>,
+    ) -> Answer {
         let mut request = self.client.post(self.url("/signup_user")).body(body);
         if let Some(content_type) = content_type {
             request = request.header("Content-Type", content_type);
@@ -55,7 +59,7 @@ impl TestApp {
         answer(request.send().await.expect("request")).await
     }
 
-    pub async fn sign_up(&self, email: &str) -> Answer {
+    pub(crate) async fn sign_up(&self, email: &str) -> Answer {
         self.post(
             serde_json::json!({ "email": email }).to_string(),
             Some("application/json"),
@@ -63,7 +67,7 @@ impl TestApp {
         .await
     }
 
-    pub async fn verify(&self, query: &str) -> Answer {
+    pub(crate) async fn verify(&self, query: &str) -> Answer {
         answer(
             self.client
                 .get(self.url(&format!("/verify_email{query}")))
@@ -75,7 +79,7 @@ impl TestApp {
     }
 }
 
-pub async fn answer(response: reqwest::Response) -> Answer {
+pub(crate) async fn answer(response: reqwest::Response) -> Answer {
     let status = response.status().as_u16();
     let content_type = response
         .headers()
@@ -92,7 +96,7 @@ pub async fn answer(response: reqwest::Response) -> Answer {
 }
 
 /// The verification link in a mail, made relative to the test server.
-pub fn link_query(mail: &str) -> String {
+pub(crate) fn link_query(mail: &str) -> String {
     let start = mail
         .find("/infera/verify_email?token=")
         .expect("a verification link");

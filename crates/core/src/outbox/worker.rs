@@ -1,0 +1,244 @@
+//! The worker: claims due rows under a lease, delivers them, and schedules retries with
+//! backoff.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context;
+use sqlx::Row;
+use tokio::sync::{watch, Notify};
+
+use super::{
+    mail::Mailer,
+    webhook::{WebhookPayload, WebhookSender},
+    DeliveryError, OutgoingMail,
+};
+use crate::{
+    config::MailSettings,
+    metrics::Metrics,
+    store::{now_millis, Backend, Store},
+};
+
+/// Rows claimed per pass.
+const BATCH: i64 = 64;
+/// After a wake-up, wait this long (at most) so that one pass takes the rows of many commits.
+const COALESCE: Duration = Duration::from_millis(100);
+
+/// Delivers due outbox rows until told to stop.
+#[derive(Debug, Clone)]
+pub struct OutboxWorker {
+    store: Store,
+    mailer: Mailer,
+    webhooks: Option<WebhookSender>,
+    metrics: Metrics,
+    max_attempts: u32,
+    retry_base: Duration,
+    poll_interval: Duration,
+    lease: Duration,
+    wake: Arc<Notify>,
+}
+
+/// One claimed row.
+struct Claimed {
+    id: String,
+    kind: String,
+    payload: String,
+    attempts: i64,
+}
+
+impl OutboxWorker {
+    pub fn new(store: Store, mailer: Mailer, metrics: Metrics, settings: &MailSettings) -> Self {
+        let wake = store.outbox_signal();
+        Self {
+            store,
+            mailer,
+            webhooks: None,
+            metrics,
+            max_attempts: settings.max_attempts.max(1),
+            retry_base: Duration::from_millis(settings.retry_base_ms.max(1)),
+            poll_interval: Duration::from_millis(settings.poll_interval_ms.max(10)),
+            lease: Duration::from_secs(settings.lease_secs.max(1)),
+            wake,
+        }
+    }
+
+    /// Delivers `webhook` rows with this sender.
+    pub fn with_webhooks(mut self, webhooks: Option<WebhookSender>) -> Self {
+        self.webhooks = webhooks;
+        self
+    }
+
+    /// Runs until `shutdown` turns true; a mail being sent then is finished first.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        tracing::info!("Outbox worker started");
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let delivered = match self.deliver_due().await {
+                Ok(n) => n,
+                Err(error) => {
+                    tracing::warn!(error = %format!("{error:#}"), "Outbox pass failed");
+                    0
+                }
+            };
+            if delivered > 0 {
+                continue;
+            }
+            tokio::select! {
+                // A dropped sender means the host is gone: stop as if told to.
+                changed = shutdown.changed() => if changed.is_err() { break },
+                () = self.wake.notified() => {
+                    tokio::time::sleep(COALESCE.min(self.poll_interval)).await;
+                }
+                () = tokio::time::sleep(self.poll_interval) => {}
+            }
+        }
+        tracing::info!("Outbox worker stopped");
+    }
+
+    /// Claims and delivers one batch of due rows; returns how many it handled.
+    pub async fn deliver_due(&self) -> anyhow::Result<usize> {
+        self.record_oldest_pending().await?;
+        let claimed = self.claim().await?;
+        let count = claimed.len();
+        let mut delivered = Vec::with_capacity(count);
+        for row in claimed {
+            match self.send(&row).await {
+                Ok(()) => delivered.push(row),
+                Err(error) => self.record_failure(&row, &error).await?,
+            }
+        }
+        self.record_delivered(&delivered).await?;
+        Ok(count)
+    }
+
+    async fn claim(&self) -> anyhow::Result<Vec<Claimed>> {
+        let now = now_millis();
+        let lease_end = now + i64::try_from(self.lease.as_millis()).unwrap_or(60_000);
+        let lock = match self.store.backend() {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE outbox SET locked_until = $1, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
+             AND (locked_until IS NULL OR locked_until < $2) ORDER BY next_attempt_at LIMIT $3 {lock}) \
+             RETURNING id, kind, payload, attempts"
+        );
+        let mut tx = self.store.begin_write().await?;
+        let rows = sqlx::query(&sql)
+            .bind(lease_end)
+            .bind(now)
+            .bind(BATCH)
+            .fetch_all(&mut *tx.tx)
+            .await
+            .context("could not claim outbox rows")?;
+        tx.commit().await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(Claimed {
+                    id: row.try_get("id")?,
+                    kind: row.try_get("kind")?,
+                    payload: row.try_get("payload")?,
+                    attempts: row.try_get("attempts")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .context("unexpected outbox row")
+    }
+
+    async fn send(&self, row: &Claimed) -> Result<(), DeliveryError> {
+        let unreadable =
+            |e: serde_json::Error| DeliveryError::Permanent(format!("unreadable payload: {e}"));
+        match row.kind.as_str() {
+            "mail" => {
+                let mail =
+                    serde_json::from_str::<OutgoingMail>(&row.payload).map_err(unreadable)?;
+                self.mailer.send(&row.id, &mail).await
+            }
+            "webhook" => {
+                let payload =
+                    serde_json::from_str::<WebhookPayload>(&row.payload).map_err(unreadable)?;
+                match &self.webhooks {
+                    Some(sender) => sender.send(&row.id, &payload).await,
+                    None => Err(DeliveryError::Transient(
+                        "webhooks.secret is not configured".into(),
+                    )),
+                }
+            }
+            other => Err(DeliveryError::Permanent(format!("unknown kind {other:?}"))),
+        }
+    }
+
+    /// Sets the gauge of the oldest undelivered row's age.
+    async fn record_oldest_pending(&self) -> anyhow::Result<()> {
+        let oldest: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(created_at) FROM outbox WHERE status = 'pending'")
+                .fetch_one(self.store.pool())
+                .await?;
+        let age = oldest.map_or(0.0, |at| (now_millis() - at).max(0) as f64 / 1000.0);
+        self.metrics.outbox_oldest_pending_seconds.set(age);
+        Ok(())
+    }
+
+    /// Marks a batch delivered in one statement.
+    async fn record_delivered(&self, rows: &[Claimed]) -> anyhow::Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let placeholders: Vec<String> = (2..rows.len() + 2).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "UPDATE outbox SET status = 'delivered', delivered_at = $1, locked_until = NULL, last_error = NULL \
+             WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(now_millis());
+        for row in rows {
+            query = query.bind(&row.id);
+        }
+        let mut tx = self.store.begin_write().await?;
+        query.execute(&mut *tx.tx).await?;
+        tx.commit().await?;
+        for row in rows {
+            self.metrics
+                .outbox_messages
+                .with_label_values(&[&row.kind, "delivered"])
+                .inc();
+        }
+        Ok(())
+    }
+
+    /// Schedules a retry with backoff, or marks the row dead.
+    async fn record_failure(&self, row: &Claimed, error: &DeliveryError) -> anyhow::Result<()> {
+        let exhausted = row.attempts >= i64::from(self.max_attempts);
+        let dead = exhausted || matches!(error, DeliveryError::Permanent(_));
+        let result = if dead { "dead" } else { "retried" };
+        tracing::warn!(outbox_id = %row.id, attempts = row.attempts, %error, result, "Outbox delivery failed");
+        let mut tx = self.store.begin_write().await?;
+        sqlx::query(
+            "UPDATE outbox SET status = $1, next_attempt_at = $2, locked_until = NULL, last_error = $3 WHERE id = $4",
+        )
+        .bind(if dead { "dead" } else { "pending" })
+        .bind(now_millis() + backoff_millis(self.retry_base, row.attempts))
+        .bind(error.to_string())
+        .bind(&row.id)
+        .execute(&mut *tx.tx)
+        .await?;
+        tx.commit().await?;
+        self.metrics
+            .outbox_messages
+            .with_label_values(&[&row.kind, result])
+            .inc();
+        Ok(())
+    }
+}
+
+/// Exponential backoff with jitter: `base x 2^(attempts - 1)`, capped at an hour, plus up to
+/// half of that again at random so that many failed rows do not retry in lockstep.
+fn backoff_millis(base: Duration, attempts: i64) -> i64 {
+    let exp = u32::try_from((attempts - 1).clamp(0, 20)).unwrap_or(20);
+    let base = i64::try_from(base.as_millis()).unwrap_or(1000);
+    let delay = base.saturating_mul(1i64 << exp).min(3_600_000);
+    let jitter = rand::random::<u64>() % (u64::try_from(delay / 2).unwrap_or(0) + 1);
+    delay + i64::try_from(jitter).unwrap_or(0)
+}

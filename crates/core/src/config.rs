@@ -304,6 +304,8 @@ pub struct MailSettings {
     /// How long a claimed outbox row stays reserved for the instance that claimed it; an
     /// instance that dies mid-send releases its rows when this runs out.
     pub lease_secs: u64,
+    /// How long a dead mail keeps its body (for `gateway outbox retry`) before it is wiped.
+    pub dead_retention_days: u64,
     pub smtp: SmtpSettings,
 }
 
@@ -319,6 +321,7 @@ impl Default for MailSettings {
             retry_base_ms: 1000,
             poll_interval_ms: 500,
             lease_secs: 60,
+            dead_retention_days: 7,
             smtp: SmtpSettings::default(),
         }
     }

@@ -37,6 +37,30 @@ pub struct OutgoingMail {
     pub html: Option<String>,
 }
 
+impl OutgoingMail {
+    /// The stored form of this mail without its body (which may carry a live link): the
+    /// recipient and subject stay for operators, and the row is never sent again.
+    pub(crate) fn wiped_payload(&self) -> serde_json::Value {
+        serde_json::json!({
+            "to": self.to,
+            "subject": self.subject,
+            "text": "",
+            "html": null,
+            "wiped": true,
+        })
+    }
+
+    /// Whether a stored payload is one [`OutgoingMail::wiped_payload`] wrote.
+    pub(crate) fn is_wiped(payload: &str) -> bool {
+        #[derive(Deserialize)]
+        struct Marker {
+            #[serde(default)]
+            wiped: bool,
+        }
+        serde_json::from_str::<Marker>(payload).is_ok_and(|m| m.wiped)
+    }
+}
+
 impl std::fmt::Debug for OutgoingMail {
     // The body may carry a one-time link: keep it out of debug output.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

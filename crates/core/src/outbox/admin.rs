@@ -65,14 +65,14 @@ pub async fn retry(store: &Store, id: Option<&str>) -> anyhow::Result<u64> {
     let mut tx = store.begin_write().await?;
     let done = match id {
         Some(id) => sqlx::query(
-            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $1, locked_until = NULL WHERE id = $2 AND status = 'dead'",
+            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $1, locked_until = NULL, dead_at = NULL WHERE id = $2 AND status = 'dead'",
         )
         .bind(now)
         .bind(id)
         .execute(&mut *tx.tx)
         .await?,
         None => sqlx::query(
-            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $1, locked_until = NULL WHERE status = 'dead'",
+            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $1, locked_until = NULL, dead_at = NULL WHERE status = 'dead'",
         )
         .bind(now)
         .execute(&mut *tx.tx)

@@ -34,8 +34,12 @@ pub struct OutboxWorker {
     retry_base: Duration,
     poll_interval: Duration,
     lease: Duration,
+    dead_retention: Duration,
     wake: Arc<Notify>,
 }
+
+/// How often a running worker wipes the bodies of dead rows past their retention.
+const DEAD_SWEEP: Duration = Duration::from_secs(60);
 
 /// One claimed row.
 struct Claimed {
@@ -57,6 +61,9 @@ impl OutboxWorker {
             retry_base: Duration::from_millis(settings.retry_base_ms.max(1)),
             poll_interval: Duration::from_millis(settings.poll_interval_ms.max(10)),
             lease: Duration::from_secs(settings.lease_secs.max(1)),
+            dead_retention: Duration::from_secs(
+                settings.dead_retention_days.saturating_mul(86_400),
+            ),
             wake,
         }
     }
@@ -70,9 +77,16 @@ impl OutboxWorker {
     /// Runs until `shutdown` turns true; a mail being sent then is finished first.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         tracing::info!("Outbox worker started");
+        let mut last_sweep: Option<tokio::time::Instant> = None;
         loop {
             if *shutdown.borrow() {
                 break;
+            }
+            if last_sweep.is_none_or(|at| at.elapsed() >= DEAD_SWEEP) {
+                last_sweep = Some(tokio::time::Instant::now());
+                if let Err(error) = self.wipe_expired_dead().await {
+                    tracing::warn!(error = %format!("{error:#}"), "Wiping dead mail bodies failed");
+                }
             }
             let delivered = match self.deliver_due().await {
                 Ok(n) => n,
@@ -154,6 +168,11 @@ impl OutboxWorker {
             "mail" => {
                 let mail =
                     serde_json::from_str::<OutgoingMail>(&row.payload).map_err(unreadable)?;
+                if OutgoingMail::is_wiped(&row.payload) {
+                    return Err(DeliveryError::Permanent(
+                        "the body was wiped after its retention: nothing left to send".into(),
+                    ));
+                }
                 self.mailer.send(&row.id, &mail).await
             }
             "webhook" => {
@@ -181,20 +200,37 @@ impl OutboxWorker {
         Ok(())
     }
 
-    /// Marks a batch delivered in one statement.
+    /// Marks a batch delivered in one statement, wiping each mail's body on the way: a
+    /// delivered verification link must not stay readable in the database.
     async fn record_delivered(&self, rows: &[Claimed]) -> anyhow::Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
-        let placeholders: Vec<String> = (2..rows.len() + 2).map(|n| format!("${n}")).collect();
+        let mut query_args: Vec<String> = Vec::new();
+        let mut cases = String::new();
+        let mut ids = Vec::with_capacity(rows.len());
+        for row in rows {
+            query_args.push(row.id.clone());
+            let id_at = query_args.len() + 1;
+            ids.push(format!("${id_at}"));
+            if let Some(wiped) = wiped_payload(&row.kind, &row.payload) {
+                query_args.push(wiped);
+                cases.push_str(&format!(" WHEN ${id_at} THEN ${}", query_args.len() + 1));
+            }
+        }
+        let payload = if cases.is_empty() {
+            "payload".to_string()
+        } else {
+            format!("CASE id{cases} ELSE payload END")
+        };
         let sql = format!(
-            "UPDATE outbox SET status = 'delivered', delivered_at = $1, locked_until = NULL, last_error = NULL \
-             WHERE id IN ({})",
-            placeholders.join(", ")
+            "UPDATE outbox SET status = 'delivered', delivered_at = $1, locked_until = NULL, last_error = NULL, \
+             payload = {payload} WHERE id IN ({})",
+            ids.join(", ")
         );
         let mut query = sqlx::query(&sql).bind(now_millis());
-        for row in rows {
-            query = query.bind(&row.id);
+        for arg in query_args {
+            query = query.bind(arg);
         }
         let mut tx = self.store.begin_write().await?;
         query.execute(&mut *tx.tx).await?;
@@ -208,6 +244,37 @@ impl OutboxWorker {
         Ok(())
     }
 
+    /// Wipes the bodies of mails dead for longer than `mail.dead_retention_days`; returns
+    /// how many it wiped.
+    pub async fn wipe_expired_dead(&self) -> anyhow::Result<u64> {
+        let cutoff =
+            now_millis() - i64::try_from(self.dead_retention.as_millis()).unwrap_or(i64::MAX);
+        let rows = sqlx::query(
+            "SELECT id, payload FROM outbox WHERE kind = 'mail' AND status = 'dead' AND dead_at <= $1",
+        )
+        .bind(cutoff)
+        .fetch_all(self.store.pool())
+        .await?;
+        let mut wiped = 0;
+        for row in rows {
+            let id: String = row.try_get("id")?;
+            let payload: String = row.try_get("payload")?;
+            let Some(without_body) = wiped_payload("mail", &payload) else {
+                continue;
+            };
+            let mut tx = self.store.begin_write().await?;
+            wiped +=
+                sqlx::query("UPDATE outbox SET payload = $1 WHERE id = $2 AND status = 'dead'")
+                    .bind(without_body)
+                    .bind(&id)
+                    .execute(&mut *tx.tx)
+                    .await?
+                    .rows_affected();
+            tx.commit().await?;
+        }
+        Ok(wiped)
+    }
+
     /// Schedules a retry with backoff, or marks the row dead.
     async fn record_failure(&self, row: &Claimed, error: &DeliveryError) -> anyhow::Result<()> {
         let exhausted = row.attempts >= i64::from(self.max_attempts);
@@ -216,11 +283,12 @@ impl OutboxWorker {
         tracing::warn!(outbox_id = %row.id, attempts = row.attempts, %error, result, "Outbox delivery failed");
         let mut tx = self.store.begin_write().await?;
         sqlx::query(
-            "UPDATE outbox SET status = $1, next_attempt_at = $2, locked_until = NULL, last_error = $3 WHERE id = $4",
+            "UPDATE outbox SET status = $1, next_attempt_at = $2, locked_until = NULL, last_error = $3, dead_at = $4 WHERE id = $5",
         )
         .bind(if dead { "dead" } else { "pending" })
         .bind(now_millis() + backoff_millis(self.retry_base, row.attempts))
         .bind(error.to_string())
+        .bind(dead.then(now_millis))
         .bind(&row.id)
         .execute(&mut *tx.tx)
         .await?;
@@ -231,6 +299,19 @@ impl OutboxWorker {
             .inc();
         Ok(())
     }
+}
+
+/// A mail row's payload without its body, or `None` when there is nothing to wipe (a
+/// webhook, whose body holds no secret, or a mail already wiped).
+fn wiped_payload(kind: &str, payload: &str) -> Option<String> {
+    if kind != "mail" {
+        return None;
+    }
+    if OutgoingMail::is_wiped(payload) {
+        return None;
+    }
+    let mail = serde_json::from_str::<OutgoingMail>(payload).ok()?;
+    Some(mail.wiped_payload().to_string())
 }
 
 /// Exponential backoff with jitter: `base x 2^(attempts - 1)`, capped at an hour, plus up to

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod accounts;
+mod at_rest;
 mod delivery;
 mod jwt;
 
@@ -39,7 +40,7 @@ pub(crate) async fn accounts_on(db: &TestDatabase) -> Accounts {
 }
 
 /// Signs up a pending account whose mail carries a confirmation token; returns the token.
-async fn pending_account(accounts: &Accounts, ttl: Duration) -> String {
+pub(crate) async fn pending_account(accounts: &Accounts, ttl: Duration) -> String {
     let confirmation = Confirmation::new(TokenPurpose::ConfirmEmail, ttl);
     let mail = signup_core::outbox::OutgoingMail {
         to: "ada@example.com".into(),

@@ -14,8 +14,6 @@ impl Deref for TestApp {
     }
 }
 
-type Tweak = fn(&mut Settings<cloudreve_api::Settings>);
-
 fn mount_fn() -> signup_test_support::MountFn<cloudreve_api::Settings> {
     |services, settings| Box::pin(cloudreve_api::mount(services, settings))
 }
@@ -31,8 +29,17 @@ pub async fn spawn_app_with(
     TestApp(signup_test_support::spawn_app(backend, mount_fn(), tweak).await)
 }
 
-/// A second instance on the first one's database, with its own mail folder.
-pub async fn spawn_second(first: &TestApp, tweak: Tweak) -> TestApp {
+/// A second instance on the first one's database. Either instance's outbox worker may deliver
+/// a mail, so both write into the first one's mail folder.
+pub async fn spawn_second(
+    first: &TestApp,
+    tweak: impl FnOnce(&mut Settings<cloudreve_api::Settings>),
+) -> TestApp {
+    let mail_dir = first.mail_dir.clone();
+    let tweak = move |s: &mut Settings<cloudreve_api::Settings>| {
+        tweak(s);
+        s.mail.dir = mail_dir;
+    };
     TestApp(signup_test_support::spawn_app_on(first.db.share(), mount_fn(), tweak).await)
 }
 

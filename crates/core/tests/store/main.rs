@@ -3,6 +3,7 @@
 mod accounts;
 mod delivery;
 mod jwt;
+mod numbered;
 
 use std::time::Duration;
 

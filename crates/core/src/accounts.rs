@@ -61,6 +61,24 @@ pub struct NewAccount {
 pub struct SignedUp {
     pub account: Account,
     pub confirmation: Option<OneTimeToken>,
+    /// Its number in the realm (from 1, never reused), when signed up with
+    /// [`Accounts::sign_up_numbered`].
+    pub seq: Option<i64>,
+}
+
+/// Renders the mail of an account from its number in the realm. It runs inside the sign-up
+/// transaction (the number exists only there), so it must be pure: no I/O, no waiting.
+pub type NumberedMail<'a> =
+    Box<dyn FnOnce(i64) -> anyhow::Result<Option<OutgoingMail>> + Send + 'a>;
+
+/// What [`Accounts::activate_numbered`] found.
+#[derive(Debug)]
+pub enum Activation {
+    /// The account was inactive and is now active.
+    Activated(Account),
+    /// The account exists but was not inactive (already active, banned, ...).
+    NotInactive(Account),
+    NotFound,
 }
 
 /// What a sign-up can end in besides success. Flavours map each to their own wire shape.
@@ -225,6 +243,26 @@ impl Accounts {
     /// unique indexes still decide races, so concurrent sign-ups of one name make one account.
     #[tracing::instrument(name = "Signing up a new account", skip_all, fields(realm = %new.realm.as_str()))]
     pub async fn sign_up(&self, new: NewAccount) -> Result<SignedUp, SignUpError> {
+        self.create(new, None).await
+    }
+
+    /// [`Self::sign_up`] that also numbers the account in its realm (1, 2, ...; never reused,
+    /// allocated race-free in the transaction, so exactly one account is a realm's first) and
+    /// queues the mail `mail` renders from that number, in the same transaction.
+    #[tracing::instrument(name = "Signing up a new numbered account", skip_all, fields(realm = %new.realm.as_str()))]
+    pub async fn sign_up_numbered(
+        &self,
+        new: NewAccount,
+        mail: NumberedMail<'_>,
+    ) -> Result<SignedUp, SignUpError> {
+        self.create(new, Some(mail)).await
+    }
+
+    async fn create(
+        &self,
+        new: NewAccount,
+        numbered: Option<NumberedMail<'_>>,
+    ) -> Result<SignedUp, SignUpError> {
         let overloaded = |e: HashingError| match e {
             HashingError::Overloaded => SignUpError::Overloaded {
                 retry_after_secs: RETRY_AFTER_SECS,
@@ -264,9 +302,13 @@ impl Accounts {
             created_at: from_millis(now),
         };
         let mut tx = self.store.begin_write().await?;
+        let seq = match numbered {
+            Some(_) => Some(next_seq(&mut tx.tx, &account.realm).await?),
+            None => None,
+        };
         let inserted = sqlx::query(
-            "INSERT INTO accounts (id, realm, email, email_key, username, username_key, password_hash, profile, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+            "INSERT INTO accounts (id, realm, email, email_key, username, username_key, password_hash, profile, status, created_at, updated_at, seq) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
         )
         .bind(account.id.to_string())
         .bind(&account.realm)
@@ -278,6 +320,7 @@ impl Accounts {
         .bind(account.profile.to_string())
         .bind(account.status.as_str())
         .bind(now)
+        .bind(seq)
         .execute(&mut *tx.tx)
         .await;
         if let Err(error) = inserted {
@@ -304,13 +347,15 @@ impl Accounts {
         let urls = self.webhook_urls(&account.realm);
         outbox::enqueue_webhooks(&mut tx.tx, urls, AccountEvent::Created, &account, true).await?;
         let announced = !urls.is_empty();
-        let mailed = match &new.mail {
-            Some(message) => {
-                outbox::enqueue_mail(&mut tx.tx, Some(account.id), message).await?;
-                true
-            }
-            None => false,
+        let numbered_mail = match (numbered, seq) {
+            (Some(render), Some(seq)) => render(seq).map_err(SignUpError::Unavailable)?,
+            _ => None,
         };
+        let mut mailed = false;
+        for message in new.mail.iter().chain(numbered_mail.iter()) {
+            outbox::enqueue_mail(&mut tx.tx, Some(account.id), message).await?;
+            mailed = true;
+        }
         tx.commit().await?;
         if mailed || announced {
             self.store.outbox_signal().notify_one();
@@ -319,6 +364,7 @@ impl Accounts {
         Ok(SignedUp {
             account,
             confirmation: new.confirmation.map(|c| c.token),
+            seq,
         })
     }
 
@@ -447,6 +493,84 @@ impl Accounts {
         Ok(account)
     }
 
+    /// When the realm's account for `email` is inactive, queues the mail `mail` renders from
+    /// its number (an activation link sent again); whatever its status, returns the account
+    /// and its number, or `None` when the address has no account.
+    #[tracing::instrument(name = "Re-sending an activation mail", skip_all, fields(realm = %realm.as_str()))]
+    pub async fn resend_for_inactive(
+        &self,
+        realm: &Realm,
+        email: &EmailAddress,
+        mail: NumberedMail<'_>,
+    ) -> Result<Option<(Account, Option<i64>)>, SignUpError> {
+        let mut tx = self.store.begin_write().await?;
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS}, seq FROM accounts WHERE realm = $1 AND email_key = $2"
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(realm.as_str())
+            .bind(email.key())
+            .fetch_optional(&mut *tx.tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let account = account_from_row(&row)?;
+        let seq: Option<i64> = row.try_get("seq")?;
+        let Some(number) = seq.filter(|_| account.status == AccountStatus::Inactive) else {
+            return Ok(Some((account, seq)));
+        };
+        if let Some(message) = mail(number).map_err(SignUpError::Unavailable)? {
+            outbox::enqueue_mail(&mut tx.tx, Some(account.id), &message).await?;
+            tx.commit().await?;
+            self.store.outbox_signal().notify_one();
+            tracing::info!(account_id = %account.id, "Activation mail queued again");
+        }
+        Ok(Some((account, seq)))
+    }
+
+    /// Activates the realm's account numbered `seq` if it is inactive, in one atomic update
+    /// (of concurrent activations exactly one succeeds).
+    #[tracing::instrument(name = "Activating a numbered account", skip_all, fields(realm = %realm.as_str()))]
+    pub async fn activate_numbered(
+        &self,
+        realm: &Realm,
+        seq: i64,
+    ) -> Result<Activation, ConfirmError> {
+        let mut tx = self.store.begin_write().await?;
+        let activated = sqlx::query(
+            "UPDATE accounts SET status = 'active', updated_at = $1 \
+             WHERE realm = $2 AND seq = $3 AND status = 'inactive'",
+        )
+        .bind(now_millis())
+        .bind(realm.as_str())
+        .bind(seq)
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE realm = $1 AND seq = $2");
+        let row = sqlx::query(&sql)
+            .bind(realm.as_str())
+            .bind(seq)
+            .fetch_optional(&mut *tx.tx)
+            .await?;
+        let Some(account) = row.map(|r| account_from_row(&r)).transpose()? else {
+            return Ok(Activation::NotFound);
+        };
+        if !activated {
+            return Ok(Activation::NotInactive(account));
+        }
+        let urls = self.webhook_urls(&account.realm);
+        outbox::enqueue_webhooks(&mut tx.tx, urls, AccountEvent::Confirmed, &account, true).await?;
+        tx.commit().await?;
+        if !urls.is_empty() {
+            self.store.outbox_signal().notify_one();
+        }
+        tracing::info!(account_id = %account.id, "Account activated");
+        Ok(Activation::Activated(account))
+    }
+
     /// Finds an account by its id.
     pub async fn find(&self, id: AccountId) -> Result<Option<Account>, sqlx::Error> {
         let mut conn = self.store.pool().acquire().await?;
@@ -543,6 +667,19 @@ impl Accounts {
         }
         Ok(email_taken.then_some(SignUpError::EmailTaken))
     }
+}
+
+/// The realm's next account number: one upsert, so concurrent sign-ups queue on the realm's
+/// row and each gets its own number; a rolled-back sign-up gives its number back.
+async fn next_seq(conn: &mut AnyConnection, realm: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO realm_sequences (realm, last_seq) VALUES ($1, 1) \
+         ON CONFLICT (realm) DO UPDATE SET last_seq = realm_sequences.last_seq + 1 \
+         RETURNING last_seq",
+    )
+    .bind(realm)
+    .fetch_one(conn)
+    .await
 }
 
 async fn fetch_account(

@@ -23,6 +23,7 @@
 
 pub mod account;
 pub mod accounts;
+pub mod captcha;
 pub mod config;
 pub mod email;
 pub mod hashing;
@@ -39,8 +40,8 @@ pub mod username;
 
 pub use account::{Account, AccountId, AccountStatus, Realm};
 pub use accounts::{
-    Accounts, AuthError, Confirmation, EmailRegistration, Login, NewAccount, RegistrationOutcome,
-    SignUpError, SignedUp,
+    Accounts, Activation, AuthError, Confirmation, EmailRegistration, Login, NewAccount,
+    NumberedMail, RegistrationOutcome, SignUpError, SignedUp,
 };
 pub use email::{EmailAddress, EmailError};
 pub use metrics::Metrics;

@@ -11,6 +11,7 @@ pub type Settings = signup_core::config::Settings<Flavours>;
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Flavours {
+    pub cloudreve: cloudreve_api::Settings,
     pub conductor: conductor_api::Settings,
     pub infera: infera_api::Settings,
 }
@@ -22,6 +23,10 @@ impl Flavours {
     /// This is the one list of flavours: adding one is one line here and one field above.
     pub async fn mounts(&self, services: &Services) -> anyhow::Result<Vec<Mount>> {
         let pending = [
+            enabled(
+                &self.cloudreve.mount,
+                cloudreve_api::mount(services, &self.cloudreve),
+            ),
             enabled(
                 &self.conductor.mount,
                 conductor_api::mount(services, &self.conductor),

@@ -59,7 +59,16 @@ pub async fn spawn_app<F: Default>(
     mount: MountFn<F>,
     tweak: impl FnOnce(&mut Settings<F>),
 ) -> TestApp {
-    let db = TestDatabase::create(backend).await;
+    spawn_app_on(TestDatabase::create(backend).await, mount, tweak).await
+}
+
+/// [`spawn_app`] on a given database: with [`TestDatabase::share`], a second instance on the
+/// database of a first (as N gateways on one PostgreSQL).
+pub async fn spawn_app_on<F: Default>(
+    db: TestDatabase,
+    mount: MountFn<F>,
+    tweak: impl FnOnce(&mut Settings<F>),
+) -> TestApp {
     let mut settings = test_settings::<F>(&db);
     tweak(&mut settings);
     let (services, background) = Services::start(&settings)

@@ -13,7 +13,7 @@
 
 use sqlx::{Connection, Executor};
 
-pub use app::{spawn_app, test_settings, MountFn, TestApp};
+pub use app::{spawn_app, spawn_app_on, test_settings, MountFn, TestApp};
 
 /// The database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +108,17 @@ impl TestDatabase {
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The same database under a second handle with a folder of its own (for a second
+    /// instance's mail); the original still drops the database, so it must live longer.
+    pub fn share(&self) -> Self {
+        Self {
+            url: self.url.clone(),
+            backend: self.backend,
+            dir: tempfile::tempdir().expect("temporary folder"),
+            postgres: None,
+        }
     }
 
     pub fn backend(&self) -> Backend {

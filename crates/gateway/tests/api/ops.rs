@@ -351,3 +351,54 @@ async fn infera_is_mounted_with_its_openapi_document_and_metrics_label(backend: 
 }
 
 on_each_backend!(infera_is_mounted_with_its_openapi_document_and_metrics_label);
+
+async fn cloudreve_at_the_root_keeps_the_gateway_routes_and_serves_its_openapi_document(
+    backend: Backend,
+) {
+    let db = create_db(backend).await;
+    let app = spawn_gateway(&db, |s| s.flavours.cloudreve.mount.mount = "/".into()).await;
+    let response = app
+        .client
+        .post(app.url("/api/v4/user"))
+        .json(&json!({"email": "ada@example.com", "password": "secret-pw"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        (body["code"].clone(), body["data"]["group"]["name"].clone()),
+        (json!(0), json!("Admin"))
+    );
+    for path in ["/healthz", "/readyz", "/metrics", "/docs/"] {
+        let status = app.client.get(app.url(path)).send().await.unwrap().status();
+        assert_eq!(status.as_u16(), 200, "{path}");
+    }
+    let conductor = app.sign_up(&crate::helpers::sign_up_body(1)).await;
+    assert_eq!(conductor.status().as_u16(), 201);
+    let missing = app.client.get(app.url("/nowhere")).send().await.unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    let body: Value = missing.json().await.unwrap();
+    assert_eq!(
+        (body["code"].clone(), body["msg"].clone()),
+        (json!(404), json!("Not found"))
+    );
+
+    let doc: Value = app
+        .client
+        .get(app.url("/openapi/cloudreve.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["servers"], json!([{"url": "/"}]));
+    assert!(doc["paths"]["/api/v4/user"]["post"].is_object());
+    assert!(doc["paths"]["/api/v4/user/activate/{id}"]["get"].is_object());
+    assert!(doc["paths"]["/api/v4/site/captcha"]["get"].is_object());
+    assert!(doc["paths"]["/api/v4/site/config/{section}"]["get"].is_object());
+    assert!(doc["components"]["schemas"]["User"].is_object());
+}
+
+on_each_backend!(cloudreve_at_the_root_keeps_the_gateway_routes_and_serves_its_openapi_document);

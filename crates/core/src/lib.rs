@@ -39,8 +39,8 @@ pub mod username;
 
 pub use account::{Account, AccountId, AccountStatus, Realm};
 pub use accounts::{
-    Accounts, AuthError, Confirmation, EmailRegistration, Login, NewAccount, RegistrationOutcome,
-    SignUpError, SignedUp,
+    AccountView, Accounts, AuthError, Confirmation, EmailRegistration, Login, NewAccount,
+    NewAccountEmail, RegistrationOutcome, SignUpError, SignedUp, TokenConfirmError,
 };
 pub use email::{EmailAddress, EmailError};
 pub use metrics::Metrics;

@@ -13,6 +13,7 @@ pub type Settings = signup_core::config::Settings<Flavours>;
 pub struct Flavours {
     pub conductor: conductor_api::Settings,
     pub infera: infera_api::Settings,
+    pub zato: zato_sso::Settings,
 }
 
 impl Flavours {
@@ -30,6 +31,7 @@ impl Flavours {
                 &self.infera.mount,
                 infera_api::mount(services, &self.infera),
             ),
+            enabled(&self.zato.mount, zato_sso::mount(services, &self.zato)),
         ];
         let mut mounts = Vec::new();
         for mount in pending.into_iter().flatten() {

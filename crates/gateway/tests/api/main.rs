@@ -6,3 +6,4 @@ mod helpers;
 mod instances;
 mod ops;
 mod process;
+mod zato;

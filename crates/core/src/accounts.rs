@@ -39,13 +39,14 @@ impl Confirmation {
     }
 }
 
-/// Everything a sign-up needs, already parsed and rendered.
+/// Everything a sign-up needs, already parsed and rendered. The address is an
+/// [`EmailAddress`], or an `Option<EmailAddress>` for a contract where it is optional.
 #[derive(Debug)]
-pub struct NewAccount {
+pub struct NewAccount<E = EmailAddress> {
     /// Minted by the caller ([`AccountId::generate`]) so its mail can name it.
     pub id: AccountId,
     pub realm: Realm,
-    pub email: EmailAddress,
+    pub email: E,
     pub username: Option<Username>,
     pub password: Option<Password>,
     pub profile: serde_json::Value,
@@ -54,6 +55,31 @@ pub struct NewAccount {
     pub confirmation: Option<Confirmation>,
     /// Queued in the account's transaction.
     pub mail: Option<OutgoingMail>,
+}
+
+/// A new account's address: given ([`EmailAddress`]) or optional (`Option<EmailAddress>`).
+/// An account without one is stored with an empty `email` and a uniqueness key no address
+/// can have (it holds no `@`), so it never clashes with another account.
+pub trait NewAccountEmail: sealed::Sealed {
+    fn address(&self) -> Option<&EmailAddress>;
+}
+
+impl NewAccountEmail for EmailAddress {
+    fn address(&self) -> Option<&EmailAddress> {
+        Some(self)
+    }
+}
+
+impl NewAccountEmail for Option<EmailAddress> {
+    fn address(&self) -> Option<&EmailAddress> {
+        self.as_ref()
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::EmailAddress {}
+    impl Sealed for Option<super::EmailAddress> {}
 }
 
 /// A created account, and the clear text of its one-time token for the caller's answer.
@@ -104,6 +130,36 @@ pub enum ConfirmError {
     InvalidToken,
     #[error("the service is unavailable")]
     Unavailable(#[source] anyhow::Error),
+}
+
+/// [`Accounts::confirm_with`]'s failures, for contracts that tell a used token from an
+/// unknown or expired one.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenConfirmError {
+    #[error("the token is unknown or expired")]
+    UnknownOrExpired,
+    /// Already consumed (whether or not it has expired since).
+    #[error("the token was already used")]
+    AlreadyUsed,
+    #[error("the service is unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+impl From<sqlx::Error> for TokenConfirmError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Unavailable(e.into())
+    }
+}
+
+/// How a webhook body shows an account: the fields a flavour's contract makes public.
+pub type AccountView = fn(&Account) -> serde_json::Value;
+
+/// Extra `account.created` endpoints of one realm, with their view of the account.
+#[derive(Debug)]
+struct CreatedWebhooks {
+    realm: String,
+    urls: Vec<String>,
+    view: AccountView,
 }
 
 impl From<sqlx::Error> for SignUpError {
@@ -200,6 +256,10 @@ pub struct Accounts {
     hasher: HashingPool,
     /// Realm -> webhook URLs that hear of its accounts.
     webhooks: std::sync::Arc<std::collections::BTreeMap<String, Vec<String>>>,
+    /// Whether `webhooks.secret` is configured (the outbox worker can sign).
+    webhooks_signed: bool,
+    /// A flavour's own endpoints for the accounts created through this handle.
+    created_webhooks: Option<std::sync::Arc<CreatedWebhooks>>,
 }
 
 const ACCOUNT_COLUMNS: &str = "id, realm, email, username, profile, status, created_at";
@@ -210,6 +270,8 @@ impl Accounts {
             store,
             hasher,
             webhooks: Default::default(),
+            webhooks_signed: false,
+            created_webhooks: None,
         }
     }
 
@@ -222,7 +284,34 @@ impl Accounts {
                 .map(|(realm, urls)| (realm.clone(), urls.0.clone()))
                 .collect(),
         );
+        self.webhooks_signed = endpoints.secret.is_some();
         self
+    }
+
+    /// A handle whose sign-ups in `realm` also announce `account.created` to `urls` (through
+    /// the outbox, signed, retried), the account shown by `view`. For a flavour's own
+    /// callback list; fails when no `webhooks.secret` is configured to sign them.
+    pub fn with_realm_webhooks(
+        &self,
+        realm: &Realm,
+        urls: Vec<String>,
+        view: AccountView,
+    ) -> anyhow::Result<Self> {
+        let mut accounts = self.clone();
+        if urls.is_empty() {
+            return Ok(accounts);
+        }
+        if !self.webhooks_signed {
+            anyhow::bail!(
+                "webhook URLs are configured but webhooks.secret is not: set SIGNUP__WEBHOOKS__SECRET"
+            );
+        }
+        accounts.created_webhooks = Some(std::sync::Arc::new(CreatedWebhooks {
+            realm: realm.as_str().to_string(),
+            urls,
+            view,
+        }));
+        Ok(accounts)
     }
 
     fn webhook_urls(&self, realm: &str) -> &[String] {
@@ -242,7 +331,10 @@ impl Accounts {
     /// Taken names are found before any hashing (a duplicate costs no argon2 time); the
     /// unique indexes still decide races, so concurrent sign-ups of one name make one account.
     #[tracing::instrument(name = "Signing up a new account", skip_all, fields(realm = %new.realm.as_str()))]
-    pub async fn sign_up(&self, new: NewAccount) -> Result<SignedUp, SignUpError> {
+    pub async fn sign_up<E: NewAccountEmail>(
+        &self,
+        new: NewAccount<E>,
+    ) -> Result<SignedUp, SignUpError> {
         self.create(new, None).await
     }
 
@@ -258,9 +350,9 @@ impl Accounts {
         self.create(new, Some(mail)).await
     }
 
-    async fn create(
+    async fn create<E: NewAccountEmail>(
         &self,
-        new: NewAccount,
+        new: NewAccount<E>,
         numbered: Option<NumberedMail<'_>>,
     ) -> Result<SignedUp, SignUpError> {
         let overloaded = |e: HashingError| match e {
@@ -276,8 +368,10 @@ impl Accounts {
             None => None,
         };
         let username_key = new.username.as_ref().map(|u| u.key().to_string());
+        let email = new.email.address();
+        let email_key = email.map_or_else(|| format!("none:{}", new.id), |e| e.key().to_string());
         if let Some(taken) = self
-            .find_taken(&new.realm, new.email.key(), username_key.as_deref())
+            .find_taken(&new.realm, &email_key, username_key.as_deref())
             .await?
         {
             return Err(taken);
@@ -295,7 +389,7 @@ impl Accounts {
         let account = Account {
             id: new.id,
             realm: new.realm.as_str().to_string(),
-            email: new.email.as_str().to_string(),
+            email: email.map_or_else(String::new, |e| e.as_str().to_string()),
             username: new.username.as_ref().map(|u| u.as_str().to_string()),
             profile: new.profile,
             status: new.status,
@@ -313,7 +407,7 @@ impl Accounts {
         .bind(account.id.to_string())
         .bind(&account.realm)
         .bind(&account.email)
-        .bind(new.email.key())
+        .bind(&email_key)
         .bind(account.username.clone())
         .bind(username_key.clone())
         .bind(password_hash.as_ref().map(|h| h.as_str().to_string()))
@@ -328,7 +422,7 @@ impl Accounts {
             if is_unique_violation(&error) {
                 // Lost a race: say which name the winner took.
                 return Err(self
-                    .find_taken(&new.realm, new.email.key(), username_key.as_deref())
+                    .find_taken(&new.realm, &email_key, username_key.as_deref())
                     .await?
                     .unwrap_or(SignUpError::EmailTaken));
             }
@@ -346,7 +440,22 @@ impl Accounts {
         }
         let urls = self.webhook_urls(&account.realm);
         outbox::enqueue_webhooks(&mut tx.tx, urls, AccountEvent::Created, &account, true).await?;
-        let announced = !urls.is_empty();
+        let mut announced = !urls.is_empty();
+        if let Some(extra) = self
+            .created_webhooks
+            .as_deref()
+            .filter(|extra| extra.realm == account.realm)
+        {
+            outbox::enqueue_webhooks_viewed(
+                &mut tx.tx,
+                &extra.urls,
+                AccountEvent::Created,
+                &account,
+                extra.view,
+            )
+            .await?;
+            announced = true;
+        }
         let numbered_mail = match (numbered, seq) {
             (Some(render), Some(seq)) => render(seq).map_err(SignUpError::Unavailable)?,
             _ => None,
@@ -466,24 +575,56 @@ impl Accounts {
     }
 
     /// Consumes a one-time token and activates its account.
-    #[tracing::instrument(name = "Confirming an account", skip_all)]
     pub async fn confirm(
         &self,
         purpose: TokenPurpose,
         raw_token: &str,
     ) -> Result<Account, ConfirmError> {
+        self.confirm_with(purpose, raw_token, serde_json::Map::new())
+            .await
+            .map_err(|e| match e {
+                TokenConfirmError::UnknownOrExpired | TokenConfirmError::AlreadyUsed => {
+                    ConfirmError::InvalidToken
+                }
+                TokenConfirmError::Unavailable(cause) => ConfirmError::Unavailable(cause),
+            })
+    }
+
+    /// Consumes a one-time token, activates its account and sets the `profile` keys given,
+    /// in one transaction; a failure says whether the token was used or unknown/expired.
+    #[tracing::instrument(name = "Confirming an account", skip_all)]
+    pub async fn confirm_with(
+        &self,
+        purpose: TokenPurpose,
+        raw_token: &str,
+        profile: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Account, TokenConfirmError> {
         let mut tx = self.store.begin_write().await?;
         let Some(id) = tokens::consume(&mut tx.tx, raw_token, purpose).await? else {
-            return Err(ConfirmError::InvalidToken);
+            return Err(if tokens::was_used(&mut tx.tx, raw_token, purpose).await? {
+                TokenConfirmError::AlreadyUsed
+            } else {
+                TokenConfirmError::UnknownOrExpired
+            });
         };
-        sqlx::query("UPDATE accounts SET status = 'active', updated_at = $1 WHERE id = $2")
-            .bind(now_millis())
-            .bind(id.to_string())
-            .execute(&mut *tx.tx)
-            .await?;
-        let account = fetch_account(&mut tx.tx, id)
+        let mut account = fetch_account(&mut tx.tx, id)
             .await?
-            .ok_or(ConfirmError::InvalidToken)?;
+            .ok_or(TokenConfirmError::UnknownOrExpired)?;
+        account.status = AccountStatus::Active;
+        if !profile.is_empty() {
+            match &mut account.profile {
+                serde_json::Value::Object(fields) => fields.extend(profile),
+                other => *other = serde_json::Value::Object(profile),
+            }
+        }
+        sqlx::query(
+            "UPDATE accounts SET status = 'active', profile = $1, updated_at = $2 WHERE id = $3",
+        )
+        .bind(account.profile.to_string())
+        .bind(now_millis())
+        .bind(id.to_string())
+        .execute(&mut *tx.tx)
+        .await?;
         let urls = self.webhook_urls(&account.realm);
         outbox::enqueue_webhooks(&mut tx.tx, urls, AccountEvent::Confirmed, &account, true).await?;
         tx.commit().await?;
@@ -588,6 +729,23 @@ impl Accounts {
         let row = sqlx::query(&sql)
             .bind(realm.as_str())
             .bind(email.key())
+            .fetch_optional(self.store.pool())
+            .await?;
+        row.map(|r| account_from_row(&r)).transpose()
+    }
+
+    /// Finds an account of a realm by user name (compared by its case-insensitive key).
+    pub async fn find_by_username(
+        &self,
+        realm: &Realm,
+        username: &Username,
+    ) -> Result<Option<Account>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE realm = $1 AND username_key = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(realm.as_str())
+            .bind(username.key())
             .fetch_optional(self.store.pool())
             .await?;
         row.map(|r| account_from_row(&r)).transpose()

@@ -40,8 +40,9 @@ pub mod username;
 
 pub use account::{Account, AccountId, AccountStatus, Realm};
 pub use accounts::{
-    Accounts, Activation, AuthError, Confirmation, EmailRegistration, Login, NewAccount,
-    NumberedMail, RegistrationOutcome, SignUpError, SignedUp,
+    AccountView, Accounts, Activation, AuthError, Confirmation, EmailRegistration, Login,
+    NewAccount, NewAccountEmail, NumberedMail, RegistrationOutcome, SignUpError, SignedUp,
+    TokenConfirmError,
 };
 pub use email::{EmailAddress, EmailError};
 pub use metrics::Metrics;

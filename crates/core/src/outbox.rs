@@ -106,6 +106,42 @@ pub(crate) async fn enqueue_webhooks(
     account: &Account,
     deliver: bool,
 ) -> Result<(), sqlx::Error> {
+    enqueue(conn, urls, event, account, deliver, default_view).await
+}
+
+/// Writes one webhook row per URL, delivered, whose body shows the account through `view`
+/// (a flavour's public fields).
+pub(crate) async fn enqueue_webhooks_viewed(
+    conn: &mut AnyConnection,
+    urls: &[String],
+    event: AccountEvent,
+    account: &Account,
+    view: fn(&Account) -> serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    enqueue(conn, urls, event, account, true, view).await
+}
+
+/// The account as the gateway's own webhooks show it.
+fn default_view(account: &Account) -> serde_json::Value {
+    serde_json::json!({
+        "id": account.id.to_string(),
+        "realm": account.realm,
+        "email": account.email,
+        "username": account.username,
+        "status": account.status.as_str(),
+        "profile": account.profile,
+        "created_at": account.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    })
+}
+
+async fn enqueue(
+    conn: &mut AnyConnection,
+    urls: &[String],
+    event: AccountEvent,
+    account: &Account,
+    deliver: bool,
+    view: fn(&Account) -> serde_json::Value,
+) -> Result<(), sqlx::Error> {
     let now = now_millis();
     for url in urls {
         let id = Uuid::now_v7();
@@ -113,15 +149,7 @@ pub(crate) async fn enqueue_webhooks(
             "id": id.to_string(),
             "event": event.as_str(),
             "occurred_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            "account": {
-                "id": account.id.to_string(),
-                "realm": account.realm,
-                "email": account.email,
-                "username": account.username,
-                "status": account.status.as_str(),
-                "profile": account.profile,
-                "created_at": account.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            },
+            "account": view(account),
         });
         let payload = WebhookPayload {
             url: url.clone(),

@@ -14,12 +14,15 @@ use crate::{account::AccountId, store::now_millis};
 pub enum TokenPurpose {
     /// Proves the owner reads the mailbox (verification / activation links).
     ConfirmEmail,
+    /// Confirms a sign-up by a token handed out in the sign-up's answer (Zato SSO).
+    ConfirmSignUp,
 }
 
 impl TokenPurpose {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ConfirmEmail => "confirm_email",
+            Self::ConfirmSignUp => "confirm_sign_up",
         }
     }
 }
@@ -111,6 +114,24 @@ pub(crate) async fn consume(
     .fetch_optional(conn)
     .await?;
     Ok(account.and_then(|id| id.parse().ok()))
+}
+
+/// Whether a token of this purpose exists and was consumed (expired since or not): what a
+/// failed [`consume`] checks to tell "already used" from "unknown or expired".
+pub(crate) async fn was_used(
+    conn: &mut AnyConnection,
+    raw: &str,
+    purpose: TokenPurpose,
+) -> Result<bool, sqlx::Error> {
+    let used: Option<i64> = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM one_time_tokens \
+         WHERE token_hash = $1 AND purpose = $2 AND consumed_at IS NOT NULL",
+    )
+    .bind(digest(raw))
+    .bind(purpose.as_str())
+    .fetch_optional(conn)
+    .await?;
+    Ok(used.unwrap_or(0) > 0)
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use signup_core::{
     store::Store,
     tokens::TokenPurpose,
     AccountId, AccountStatus, Accounts, Confirmation, EmailAddress, Metrics, NewAccount, Realm,
+    TokenConfirmError, Username,
 };
 use signup_test_support::{count, on_each_backend, Backend, TestDatabase};
 
@@ -144,9 +145,101 @@ async fn the_mail_and_the_account_commit_together(backend: Backend) {
     assert_eq!(count(pool, "SELECT COUNT(*) FROM outbox o JOIN accounts a ON a.id = o.account_id WHERE o.status = 'pending'").await, 1);
 }
 
+async fn confirm_with_sets_profile_keys_and_tells_a_used_token_from_an_unknown_one(
+    backend: Backend,
+) {
+    let db = TestDatabase::create(backend).await;
+    let accounts = accounts_on(&db).await;
+    let token = pending_account(&accounts, Duration::from_secs(3600)).await;
+    let mut profile = serde_json::Map::new();
+    profile.insert("stage".into(), json!("final"));
+    let account = accounts
+        .confirm_with(TokenPurpose::ConfirmEmail, &token, profile.clone())
+        .await
+        .unwrap();
+    assert_eq!(account.status, AccountStatus::Active);
+    assert_eq!(account.profile, json!({"stage": "final"}));
+    let stored = accounts.find(account.id).await.unwrap().unwrap();
+    assert_eq!(stored.profile, json!({"stage": "final"}));
+    assert!(matches!(
+        accounts
+            .confirm_with(TokenPurpose::ConfirmEmail, &token, profile.clone())
+            .await,
+        Err(TokenConfirmError::AlreadyUsed)
+    ));
+    assert!(matches!(
+        accounts
+            .confirm_with(TokenPurpose::ConfirmSignUp, &token, profile.clone())
+            .await,
+        Err(TokenConfirmError::UnknownOrExpired)
+    ));
+    assert!(matches!(
+        accounts
+            .confirm_with(TokenPurpose::ConfirmEmail, "unknown", profile)
+            .await,
+        Err(TokenConfirmError::UnknownOrExpired)
+    ));
+}
+
+async fn accounts_without_an_address_do_not_clash_and_are_found_by_user_name(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let accounts = accounts_on(&db).await;
+    let realm = Realm::parse("tests").unwrap();
+    for name in ["ada", "bob"] {
+        let new = NewAccount {
+            id: AccountId::generate(),
+            realm: realm.clone(),
+            email: None::<EmailAddress>,
+            username: Some(Username::parse(name, 50).unwrap()),
+            password: None,
+            profile: json!({}),
+            status: AccountStatus::Active,
+            confirmation: None,
+            mail: None,
+        };
+        let account = accounts.sign_up(new).await.unwrap().account;
+        assert_eq!(account.email, "");
+    }
+    let found = accounts
+        .find_by_username(&realm, &Username::parse("ADA", 50).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(found.and_then(|a| a.username).as_deref(), Some("ada"));
+    let taken = NewAccount {
+        id: AccountId::generate(),
+        realm,
+        email: None::<EmailAddress>,
+        username: Some(Username::parse("Bob", 50).unwrap()),
+        password: None,
+        profile: json!({}),
+        status: AccountStatus::Active,
+        confirmation: None,
+        mail: None,
+    };
+    assert!(matches!(
+        accounts.sign_up(taken).await,
+        Err(signup_core::SignUpError::UsernameTaken)
+    ));
+}
+
+async fn realm_webhooks_need_a_secret(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let accounts = accounts_on(&db).await;
+    let realm = Realm::parse("tests").unwrap();
+    let view: signup_core::AccountView = |a| json!({"id": a.id.to_string()});
+    assert!(accounts.with_realm_webhooks(&realm, vec![], view).is_ok());
+    let error = accounts
+        .with_realm_webhooks(&realm, vec!["https://hooks.example.org/x".into()], view)
+        .unwrap_err();
+    assert!(error.to_string().contains("webhooks.secret"), "{error}");
+}
+
 on_each_backend!(
     only_the_token_digest_is_stored,
     of_concurrent_confirmations_with_one_token_exactly_one_wins,
     an_expired_or_unknown_token_confirms_nothing,
     the_mail_and_the_account_commit_together,
+    confirm_with_sets_profile_keys_and_tells_a_used_token_from_an_unknown_one,
+    accounts_without_an_address_do_not_clash_and_are_found_by_user_name,
+    realm_webhooks_need_a_secret,
 );

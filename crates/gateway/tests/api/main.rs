@@ -11,3 +11,4 @@ mod log_audit;
 mod mounts;
 mod ops;
 mod process;
+mod zato;

@@ -1,0 +1,4 @@
+//! One module per endpoint: the sign-up, and its confirmation (on both paths).
+
+pub mod confirm;
+pub mod signup;

@@ -28,7 +28,7 @@ fmt:
 
 # Release build under load (wrk): sign-ups/s, p50/p99, peak RSS, raw argon2 rate, 400 path vs bare Actix; SQLite and PostgreSQL
 bench:
-    bash bench/run.sh
+    bash crates/bench/scripts/run.sh
 
 # Apply the migrations to the configured database
 migrate:

@@ -17,7 +17,7 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Install the FastAPI reference the Infera differential test compares with (then export INFERA_REFERENCE_PYTHON=target/fastapi-ref/bin/python)
+# Install the FastAPI reference the Infera differential test compares with (then export INFERA_REFERENCE_PYTHON=$PWD/target/fastapi-ref/bin/python)
 reference:
     test -x target/fastapi-ref/bin/python || python3 -m venv target/fastapi-ref
     target/fastapi-ref/bin/pip install --quiet --disable-pip-version-check -r crates/infera-api/tests/reference/requirements.txt
@@ -28,7 +28,7 @@ fmt:
 
 # Release build under load (wrk): sign-ups/s, p50/p99, peak RSS, raw argon2 rate, 400 path vs bare Actix; SQLite and PostgreSQL
 bench:
-    bash bench/run.sh
+    bash crates/bench/scripts/run.sh
 
 # Apply the migrations to the configured database
 migrate:
@@ -36,4 +36,4 @@ migrate:
 
 # Start a local PostgreSQL cluster if it is down (Debian layout)
 db-up:
-    pg_isready -h 127.0.0.1 -q || pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start
+    pg_isready -h 127.0.0.1 -q || pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -n1) main start

@@ -9,7 +9,9 @@
 # hashing queue), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/postgres),
 # BENCH_BACKENDS ("sqlite postgres").
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# Run from the workspace root (cargo, migrations); this script's folder holds the wrk scripts.
+cd "$(dirname "$0")/../../.."
+SCRIPTS=crates/bench/scripts
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-15}
 CONCURRENCY=${BENCH_CONCURRENCY:-16}
@@ -18,7 +20,7 @@ PG_ADMIN_URL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 BACKENDS=${BENCH_BACKENDS:-sqlite postgres}
 PORT=18080
 BARE_PORT=18081
-OUT=bench/out
+OUT=crates/bench/out
 mkdir -p "$OUT"
 rm -f "$OUT"/*.txt
 
@@ -33,8 +35,10 @@ fi
 
 echo "building release binaries..."
 cargo build --release -q -p gateway -p signup-bench
-GATEWAY=target/release/gateway
-HELPER=target/release/signup-bench
+# Where cargo put them: honours CARGO_TARGET_DIR and .cargo/config.toml.
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+GATEWAY=$TARGET_DIR/release/gateway
+HELPER=$TARGET_DIR/release/signup-bench
 WORKDIR=$(mktemp -d)
 GATEWAY_PID=""
 cleanup() {
@@ -85,7 +89,7 @@ echo "measuring a bare Actix handler (${SECONDS_PER_RUN} s)..."
 "$HELPER" bare "127.0.0.1:$BARE_PORT" >/dev/null 2>&1 &
 BARE_PID=$!
 wait_http "http://127.0.0.1:$BARE_PORT/conductor/auth/signup" POST
-wrk -t1 -c"$CONCURRENCY" -d"${SECONDS_PER_RUN}s" -s bench/reject.lua \
+wrk -t1 -c"$CONCURRENCY" -d"${SECONDS_PER_RUN}s" -s "$SCRIPTS"/reject.lua \
   "http://127.0.0.1:$BARE_PORT/conductor/auth/signup" >"$OUT/bare.txt"
 kill "$BARE_PID"
 wait "$BARE_PID" 2>/dev/null || true
@@ -114,10 +118,10 @@ for backend in $BACKENDS; do
 
   echo "[$backend] sign-ups at concurrency $CONCURRENCY (${SECONDS_PER_RUN} s)..."
   start_gateway "$url" SIGNUP__HASHING__QUEUE=1024
-  wrk -t1 -c"$CONCURRENCY" -d"${SECONDS_PER_RUN}s" --latency -s bench/signup.lua \
+  wrk -t1 -c"$CONCURRENCY" -d"${SECONDS_PER_RUN}s" --latency -s "$SCRIPTS"/signup.lua \
     "http://127.0.0.1:$PORT/conductor/auth/signup" >"$OUT/$backend-signup.txt"
   echo "[$backend] rejected requests (400) (${SECONDS_PER_RUN} s)..."
-  wrk -t1 -c"$CONCURRENCY" -d"${SECONDS_PER_RUN}s" -s bench/reject.lua \
+  wrk -t1 -c"$CONCURRENCY" -d"${SECONDS_PER_RUN}s" -s "$SCRIPTS"/reject.lua \
     "http://127.0.0.1:$PORT/conductor/auth/signup" >"$OUT/$backend-reject.txt"
   echo "peak_rss_mib=$(peak_rss_mib)" >>"$OUT/$backend-signup.txt"
   stop_gateway
@@ -131,7 +135,7 @@ for backend in $BACKENDS; do
     'BEGIN { printf "%.0f", 1000 * (c - b) / o }')
   echo "[$backend] 3x overload: ~$offered req/s offered, queue $QUEUE, $PERMITS permits, $overload_conc connections (${SECONDS_PER_RUN} s)..."
   start_gateway "$url" SIGNUP__HASHING__QUEUE="$QUEUE"
-  BENCH_DELAY_MS=$delay_ms wrk -t1 -c"$overload_conc" -d"${SECONDS_PER_RUN}s" --latency -s bench/signup.lua \
+  BENCH_DELAY_MS=$delay_ms wrk -t1 -c"$overload_conc" -d"${SECONDS_PER_RUN}s" --latency -s "$SCRIPTS"/signup.lua \
     "http://127.0.0.1:$PORT/conductor/auth/signup" >"$OUT/$backend-overload.txt"
   curl -fs "http://127.0.0.1:$PORT/metrics" >"$OUT/$backend-overload-metrics.txt"
   echo "peak_rss_mib=$(peak_rss_mib)" >>"$OUT/$backend-overload.txt"
@@ -141,4 +145,4 @@ for backend in $BACKENDS; do
   fi
 done
 
-python3 bench/summary.py "$OUT" "$QUEUE" "$BACKENDS"
+python3 "$SCRIPTS"/summary.py "$OUT" "$QUEUE" "$BACKENDS"

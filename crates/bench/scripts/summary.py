@@ -1,4 +1,4 @@
-"""Turns the figures bench/run.sh collected into the report (and checks them against the targets)."""
+"""Turns the figures run.sh collected into the report (and checks them against the targets)."""
 import re
 import sys
 from pathlib import Path

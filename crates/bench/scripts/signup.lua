@@ -1,5 +1,5 @@
 -- wrk script: every request signs up a fresh user (unique name and address per thread and
--- request), and done() prints machine-readable figures for bench/run.sh.
+-- request), and done() prints machine-readable figures for run.sh.
 local counter = 0
 local tag = tostring(os.time()) .. tostring(math.random(1000000))
 local threads = {}

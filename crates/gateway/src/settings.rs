@@ -13,6 +13,7 @@ pub type Settings = signup_core::config::Settings<Flavours>;
 pub struct Flavours {
     pub conductor: conductor_api::Settings,
     pub infera: infera_api::Settings,
+    pub timbu: timbu_api::Settings,
 }
 
 impl Flavours {
@@ -30,6 +31,7 @@ impl Flavours {
                 &self.infera.mount,
                 infera_api::mount(services, &self.infera),
             ),
+            enabled(&self.timbu.mount, timbu_api::mount(services, &self.timbu)),
         ];
         let mut mounts = Vec::new();
         for mount in pending.into_iter().flatten() {

@@ -39,9 +39,13 @@ async fn handle(req: &HttpRequest, state: &TimbuState) -> Result<HttpResponse, T
     };
     // The subject must be an account of this realm before the token is spent here.
     let claims = state.jwt.verify_refresh(&token)?;
-    account_of(state, &claims.sub).await?;
+    let account = account_of(state, &claims.sub).await?;
     let (id, pair) = state.jwt.rotate(&token).await?;
-    let account = account_of(state, &crate::auth::subject(id)).await?;
+    if id != account.id {
+        return Err(TimbuError::Unexpected(anyhow::anyhow!(
+            "a refresh token's subject is not the account its row names"
+        )));
+    }
     let mut response = HttpResponse::Ok();
     token_headers(&mut response, state.cookie.set(&pair.refresh));
     Ok(response.json(RefreshResponse {

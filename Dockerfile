@@ -7,7 +7,7 @@ RUN cargo build --release -p gateway
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* && useradd --system --home /var/lib/signup signup \
-    && mkdir -p /var/lib/signup && chown signup /var/lib/signup
+    && mkdir -p /var/lib/signup/data/media && chown -R signup /var/lib/signup
 COPY --from=build /src/target/release/gateway /usr/local/bin/gateway
 USER signup
 WORKDIR /var/lib/signup

@@ -14,6 +14,7 @@ pub struct Flavours {
     pub cloudreve: cloudreve_api::Settings,
     pub conductor: conductor_api::Settings,
     pub infera: infera_api::Settings,
+    pub timbu: timbu_api::Settings,
     pub zato: zato_sso::Settings,
 }
 
@@ -36,6 +37,7 @@ impl Flavours {
                 &self.infera.mount,
                 infera_api::mount(services, &self.infera),
             ),
+            enabled(&self.timbu.mount, timbu_api::mount(services, &self.timbu)),
             enabled(&self.zato.mount, zato_sso::mount(services, &self.zato)),
         ];
         let mut mounts = Vec::new();

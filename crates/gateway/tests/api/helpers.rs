@@ -20,6 +20,7 @@ pub(crate) fn test_settings(db: &TestDatabase) -> Settings {
     settings.server.listen = "127.0.0.1:0".parse().expect("address");
     settings.server.workers = 2;
     settings.mail.poll_interval_ms = 50;
+    settings.flavours.timbu.media_dir = db.dir().join("media");
     settings
 }
 

@@ -41,6 +41,7 @@ impl GatewayProcess {
             .env("SIGNUP__DATABASE__URL", db.url())
             .env("SIGNUP__MAIL__TRANSPORT", "file")
             .env("SIGNUP__MAIL__DIR", db.dir().join("mail"))
+            .env("SIGNUP__FLAVOURS__TIMBU__MEDIA_DIR", db.dir().join("media"))
             .env("SIGNUP__MAIL__POLL_INTERVAL_MS", "50")
             .env("SIGNUP__HASHING__MEMORY_KIB", "256")
             .env("SIGNUP__HASHING__ITERATIONS", "1")

@@ -791,6 +791,96 @@ mod tests {
         );
     }
 
+    fn tls_transport(
+        server: &TestSmtpServer,
+        ca: &crate::tls::TestCa,
+        mode: TlsMode,
+    ) -> AsyncSmtpTransport<Tokio1Executor> {
+        use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+        let parameters = TlsParameters::builder("localhost".into())
+            .add_root_certificate(Certificate::from_pem(ca.pem().as_bytes()).unwrap())
+            .build_rustls()
+            .unwrap();
+        let tls = match mode {
+            TlsMode::Starttls => Tls::Required(parameters),
+            TlsMode::Implicit => Tls::Wrapper(parameters),
+        };
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("localhost")
+            .port(server.port())
+            .tls(tls)
+            .timeout(Some(Duration::from_secs(2)))
+            .build()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn speaks_starttls_and_implicit_tls_and_records_it() {
+        let ca = crate::tls::TestCa::new("test CA");
+        for mode in [TlsMode::Starttls, TlsMode::Implicit] {
+            let server = TestSmtpServer::start_tls(vec![], mode, ca.server_config()).await;
+            tls_transport(&server, &ca, mode)
+                .send(message("tls@example.test", "Secure", "body"))
+                .await
+                .unwrap_or_else(|e| panic!("{mode:?}: {e}"));
+            let received = server.received();
+            assert_eq!(received.len(), 1, "{mode:?}");
+            assert!(received[0].tls, "{mode:?}");
+            assert!(server.tls_failures().is_empty());
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn starttls_mode_takes_plaintext_mail_and_says_so() {
+        let ca = crate::tls::TestCa::new("test CA");
+        let server = TestSmtpServer::start_tls(vec![], TlsMode::Starttls, ca.server_config()).await;
+        let mut stream = BufReader::new(
+            TcpStream::connect(("127.0.0.1", server.port()))
+                .await
+                .unwrap(),
+        );
+        expect(&mut stream, "", "220").await;
+        let mut ehlo = String::new();
+        stream.write_all(b"EHLO client\r\n").await.unwrap();
+        loop {
+            let mut line = String::new();
+            stream.read_line(&mut line).await.unwrap();
+            ehlo.push_str(&line);
+            if line.as_bytes().get(3) != Some(&b'-') {
+                break;
+            }
+        }
+        assert!(ehlo.contains("250-STARTTLS\r\n"), "{ehlo}");
+        expect(&mut stream, "MAIL FROM:<a@example.test>\r\n", "250").await;
+        expect(&mut stream, "RCPT TO:<b@example.test>\r\n", "250").await;
+        expect(&mut stream, "DATA\r\n", "354").await;
+        expect(&mut stream, "Subject: clear\r\n\r\nbody\r\n.\r\n", "250").await;
+        assert!(!server.received()[0].tls, "a plaintext fallback shows");
+        // A plain server does not offer STARTTLS at all.
+        let plain = TestSmtpServer::start(vec![]).await;
+        let mut stream = BufReader::new(
+            TcpStream::connect(("127.0.0.1", plain.port()))
+                .await
+                .unwrap(),
+        );
+        expect(&mut stream, "", "220").await;
+        expect(&mut stream, "STARTTLS\r\n", "502").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn records_a_refused_handshake() {
+        let ca = crate::tls::TestCa::new("trusted CA");
+        let impostor = crate::tls::TestCa::new("impostor CA");
+        let server =
+            TestSmtpServer::start_tls(vec![], TlsMode::Implicit, impostor.server_config()).await;
+        let error = tls_transport(&server, &ca, TlsMode::Implicit)
+            .send(message("tls@example.test", "Secure", "body"))
+            .await
+            .expect_err("untrusted");
+        assert!(error.to_string().contains("UnknownIssuer"), "{error}");
+        assert!(server.wait_for_tls_failures(1, LIMIT).await);
+        assert!(server.tls_failures()[0].contains("UnknownCA"));
+        assert_eq!(server.attempts(), 0);
+    }
+
     /// Sends `send` (unless empty) and reads one reply, checking its code.
     async fn expect(stream: &mut BufReader<TcpStream>, send: &str, code: &str) {
         if !send.is_empty() {

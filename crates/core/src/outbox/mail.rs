@@ -322,3 +322,97 @@ fn render_eml(id: &str, from: &str, mail: &OutgoingMail) -> String {
         body = mail.text.replace('\n', "\r\n"),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+
+    fn smtp(tls: SmtpTls, roots: Option<PathBuf>) -> MailSettings {
+        let mut mail = MailSettings {
+            transport: MailTransport::Smtp,
+            from: "signup@example.org".into(),
+            ..MailSettings::default()
+        };
+        mail.smtp.tls = tls;
+        mail.smtp.extra_root_certs = roots;
+        mail
+    }
+
+    fn start_up_error(mail: &MailSettings) -> String {
+        format!("{:#}", Mailer::from_settings(mail).expect_err("refused"))
+    }
+
+    #[test]
+    fn an_unreadable_root_file_stops_the_start_naming_it() {
+        let missing = PathBuf::from("/nonexistent/relay-ca.pem");
+        for tls in [SmtpTls::Starttls, SmtpTls::Tls] {
+            let error = start_up_error(&smtp(tls, Some(missing.clone())));
+            assert!(
+                error.starts_with(
+                    "mail.smtp.extra_root_certs: could not read /nonexistent/relay-ca.pem"
+                ),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_root_file_without_pem_certificates_stops_the_start_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            ("empty.pem", "".to_owned()),
+            ("text.pem", "not a certificate\n".to_owned()),
+            (
+                "key.pem",
+                "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n"
+                    .to_owned(),
+            ),
+        ];
+        for (name, content) in cases {
+            let path = dir.path().join(name);
+            std::fs::write(&path, content).unwrap();
+            let error = start_up_error(&smtp(SmtpTls::Starttls, Some(path.clone())));
+            assert!(
+                error.contains(&format!(
+                    "mail.smtp.extra_root_certs: {} holds no PEM certificate",
+                    path.display()
+                )),
+                "{name}: {error}"
+            );
+        }
+        // A CERTIFICATE block whose content is not a certificate.
+        let path = dir.path().join("garbage.pem");
+        std::fs::write(
+            &path,
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let error = start_up_error(&smtp(SmtpTls::Tls, Some(path.clone())));
+        assert!(
+            error.contains(&format!(
+                "mail.smtp.extra_root_certs: a certificate in {} is not a usable CA",
+                path.display()
+            )),
+            "{error}"
+        );
+    }
+
+    // lettre's pool lives on the Tokio runtime.
+    #[tokio::test]
+    async fn plain_smtp_does_not_read_the_root_file() {
+        let mail = smtp(SmtpTls::None, Some("/nonexistent/relay-ca.pem".into()));
+        assert!(Mailer::from_settings(&mail).is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_debug_form_holds_no_credentials() {
+        let mut mail = smtp(SmtpTls::Starttls, None);
+        mail.smtp.username = "mailer".into();
+        mail.smtp.password = Some(SecretString::from("hunter2-smtp"));
+        let mailer = Mailer::from_settings(&mail).unwrap();
+        let shown = format!("{mailer:?} {:?}", mail.smtp);
+        assert!(!shown.contains("hunter2-smtp"), "{shown}");
+    }
+}

@@ -338,6 +338,9 @@ pub struct SmtpSettings {
     pub password: Option<SecretString>,
     /// Connect and command timeout; a timeout is a temporary failure.
     pub timeout_secs: u64,
+    /// A PEM file of one or more CA certificates trusted, besides the built-in roots, for
+    /// `tls = "starttls"` and `tls = "tls"` (a private relay's CA). Read at start-up.
+    pub extra_root_certs: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for SmtpSettings {
@@ -349,6 +352,7 @@ impl std::fmt::Debug for SmtpSettings {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("timeout_secs", &self.timeout_secs)
+            .field("extra_root_certs", &self.extra_root_certs)
             .finish()
     }
 }
@@ -362,6 +366,7 @@ impl Default for SmtpSettings {
             username: String::new(),
             password: None,
             timeout_secs: 30,
+            extra_root_certs: None,
         }
     }
 }

@@ -225,4 +225,5 @@ pub async fn post_json(
 mod app;
 pub mod smtp;
 mod tcp;
+pub mod tls;
 pub mod webhook;

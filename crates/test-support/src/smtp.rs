@@ -1,8 +1,10 @@
 //! A scriptable SMTP server for delivery tests.
 //!
 //! It speaks enough of RFC 5321 (plus `AUTH PLAIN` and `AUTH LOGIN`) for an SMTP client such
-//! as `lettre`'s async transport without TLS, and answers each message (each `DATA`) with the
-//! next [`Behaviour`] of its script.
+//! as `lettre`'s async transport, and answers each message (each `DATA`) with the next
+//! [`Behaviour`] of its script. [`TestSmtpServer::start`] speaks plain SMTP;
+//! [`TestSmtpServer::start_tls`] adds TLS, either upgraded with `STARTTLS` or from the first
+//! byte ([`TlsMode`]), with a certificate from a CA the test made ([`crate::tls::TestCa`]).
 //!
 //! ```no_run
 //! # async fn example() {
@@ -21,9 +23,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio_rustls::{rustls::ServerConfig, TlsAcceptor};
 
 /// How the server answers the end of one message's `DATA`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +44,17 @@ pub enum Behaviour {
     Hang,
 }
 
+/// How a [`TestSmtpServer::start_tls`] server offers TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain SMTP that advertises `STARTTLS` in its EHLO reply and upgrades on it (RFC 3207).
+    /// Mail sent without upgrading is still accepted, and recorded with `tls: false`, so a
+    /// client that falls back to plaintext is caught rather than refused.
+    Starttls,
+    /// TLS from the first byte ("implicit TLS", SMTPS, RFC 8314).
+    Implicit,
+}
+
 /// A message the server accepted.
 #[derive(Debug, Clone)]
 pub struct ReceivedMail {
@@ -52,6 +66,8 @@ pub struct ReceivedMail {
     pub data: String,
     /// The user name the connection authenticated as, if it did.
     pub auth_user: Option<String>,
+    /// Whether the message came over TLS (implicit, or after `STARTTLS`).
+    pub tls: bool,
 }
 
 /// A scriptable SMTP server on 127.0.0.1; it stops when dropped.
@@ -65,6 +81,8 @@ pub struct TestSmtpServer {
 struct Shared {
     script: Mutex<Script>,
     received: watch::Sender<Vec<ReceivedMail>>,
+    /// Why each failed TLS handshake failed, as the server saw it.
+    tls_failures: watch::Sender<Vec<String>>,
     /// Connections accepted so far (for the tests of this module).
     connections: AtomicUsize,
 }
@@ -90,14 +108,43 @@ impl std::fmt::Debug for TestSmtpServer {
             .field("port", &self.port)
             .field("attempts", &self.attempts())
             .field("received", &self.shared.received.borrow().len())
+            .field("tls_failures", &self.shared.tls_failures.borrow().len())
             .finish_non_exhaustive()
     }
 }
 
+/// What one connection starts as.
+#[derive(Clone)]
+enum Security {
+    Plain,
+    Starttls(TlsAcceptor),
+    Implicit(TlsAcceptor),
+}
+
 impl TestSmtpServer {
-    /// Listens on 127.0.0.1 at a free port. Each message (each DATA) takes the next behaviour
-    /// of the script; when the script is used up, every further message is `Accept`ed.
+    /// Listens on 127.0.0.1 at a free port, plain SMTP only. Each message (each DATA) takes
+    /// the next behaviour of the script; when the script is used up, every further message is
+    /// `Accept`ed.
     pub async fn start(script: Vec<Behaviour>) -> Self {
+        Self::listen(script, Security::Plain).await
+    }
+
+    /// Like [`start`](Self::start), with TLS as `mode` says, presenting the certificate of
+    /// `config` (see [`crate::tls::TestCa::server_config`]).
+    pub async fn start_tls(
+        script: Vec<Behaviour>,
+        mode: TlsMode,
+        config: Arc<ServerConfig>,
+    ) -> Self {
+        let acceptor = TlsAcceptor::from(config);
+        let security = match mode {
+            TlsMode::Starttls => Security::Starttls(acceptor),
+            TlsMode::Implicit => Security::Implicit(acceptor),
+        };
+        Self::listen(script, security).await
+    }
+
+    async fn listen(script: Vec<Behaviour>, security: Security) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind the test SMTP server");
@@ -111,15 +158,17 @@ impl TestSmtpServer {
                 attempts: 0,
             }),
             received: watch::Sender::new(Vec::new()),
+            tls_failures: watch::Sender::new(Vec::new()),
             connections: AtomicUsize::new(0),
         });
         let serving = Arc::clone(&shared);
         let task = crate::tcp::spawn_server(listener, move |stream| {
             let shared = Arc::clone(&serving);
             shared.connections.fetch_add(1, Ordering::SeqCst);
+            let security = security.clone();
             async move {
                 // An I/O error only ends that connection.
-                let _ = serve(stream, &shared).await;
+                let _ = serve(stream, &shared, security).await;
             }
         });
         Self {
@@ -147,27 +196,119 @@ impl TestSmtpServer {
             .attempts
     }
 
+    /// Why each TLS handshake that failed failed (e.g. the client did not trust the
+    /// certificate), in order.
+    pub fn tls_failures(&self) -> Vec<String> {
+        self.shared.tls_failures.borrow().clone()
+    }
+
     /// Waits up to `limit` until `received().len() >= n`; returns whether it got there.
     pub async fn wait_for(&self, n: usize, limit: Duration) -> bool {
         crate::tcp::wait_for_len(&self.shared.received, n, limit).await
     }
+
+    /// Waits up to `limit` until `tls_failures().len() >= n`; returns whether it got there.
+    pub async fn wait_for_tls_failures(&self, n: usize, limit: Duration) -> bool {
+        crate::tcp::wait_for_len(&self.shared.tls_failures, n, limit).await
+    }
 }
 
-const EHLO_REPLY: &[u8] =
-    b"250-localhost test SMTP server\r\n250-AUTH PLAIN LOGIN\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n";
+/// The EHLO reply; `STARTTLS` only where an upgrade is on offer.
+fn ehlo_reply(offer_starttls: bool) -> Vec<u8> {
+    let mut reply = b"250-localhost test SMTP server\r\n".to_vec();
+    if offer_starttls {
+        reply.extend_from_slice(b"250-STARTTLS\r\n");
+    }
+    reply.extend_from_slice(b"250-AUTH PLAIN LOGIN\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n");
+    reply
+}
 
-/// One SMTP session.
-async fn serve(stream: TcpStream, shared: &Shared) -> io::Result<()> {
-    let mut stream = BufReader::new(stream);
-    stream
-        .write_all(b"220 localhost test SMTP server ready\r\n")
-        .await?;
+/// One connection: plain, upgraded on `STARTTLS`, or TLS from the start.
+async fn serve(stream: TcpStream, shared: &Shared, security: Security) -> io::Result<()> {
+    match security {
+        Security::Plain => {
+            session(BufReader::new(stream), shared, Channel::Plain).await?;
+        }
+        Security::Implicit(acceptor) => {
+            if let Some(stream) = handshake(&acceptor, stream, shared).await {
+                session(BufReader::new(stream), shared, Channel::Implicit).await?;
+            }
+        }
+        Security::Starttls(acceptor) => {
+            let plain = session(BufReader::new(stream), shared, Channel::OfferingStarttls).await?;
+            if let Ended::Starttls(stream) = plain {
+                if let Some(stream) = handshake(&acceptor, stream, shared).await {
+                    session(BufReader::new(stream), shared, Channel::Upgraded).await?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A TLS handshake as the server; a failure is recorded and ends the connection.
+async fn handshake(
+    acceptor: &TlsAcceptor,
+    stream: TcpStream,
+    shared: &Shared,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    match acceptor.accept(stream).await {
+        Ok(stream) => Some(stream),
+        Err(e) => {
+            shared
+                .tls_failures
+                .send_modify(|failures| failures.push(e.to_string()));
+            None
+        }
+    }
+}
+
+/// Where one SMTP session runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Channel {
+    /// Plain SMTP, no `STARTTLS` on offer.
+    Plain,
+    /// Plain SMTP that offers `STARTTLS`.
+    OfferingStarttls,
+    /// TLS from the first byte.
+    Implicit,
+    /// TLS after `STARTTLS`: no greeting, the client starts with EHLO again.
+    Upgraded,
+}
+
+impl Channel {
+    fn tls(self) -> bool {
+        matches!(self, Self::Implicit | Self::Upgraded)
+    }
+}
+
+/// How a session ended.
+enum Ended<S> {
+    Closed,
+    /// The client asked for `STARTTLS` and got `220`: the handshake comes next.
+    Starttls(S),
+}
+
+/// One SMTP session over `stream`.
+async fn session<S>(
+    mut stream: BufReader<S>,
+    shared: &Shared,
+    channel: Channel,
+) -> io::Result<Ended<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    if channel != Channel::Upgraded {
+        stream
+            .write_all(b"220 localhost test SMTP server ready\r\n")
+            .await?;
+    }
     let mut auth_user: Option<String> = None;
     let mut from: Option<String> = None;
     let mut to: Vec<String> = Vec::new();
     loop {
         let Some(line) = read_line(&mut stream).await? else {
-            return Ok(());
+            return Ok(Ended::Closed);
         };
         let (verb, argument) = match line.split_once(' ') {
             Some((verb, argument)) => (verb, argument.trim()),
@@ -177,12 +318,36 @@ async fn serve(stream: TcpStream, shared: &Shared) -> io::Result<()> {
             "EHLO" => {
                 from = None;
                 to.clear();
-                stream.write_all(EHLO_REPLY).await?;
+                stream
+                    .write_all(&ehlo_reply(channel == Channel::OfferingStarttls))
+                    .await?;
             }
             "HELO" => {
                 from = None;
                 to.clear();
                 stream.write_all(b"250 localhost\r\n").await?;
+            }
+            "STARTTLS" => {
+                if channel.tls() {
+                    stream
+                        .write_all(b"503 5.5.1 TLS already active\r\n")
+                        .await?;
+                } else if channel != Channel::OfferingStarttls {
+                    stream
+                        .write_all(b"502 5.5.1 STARTTLS not offered\r\n")
+                        .await?;
+                } else {
+                    stream
+                        .write_all(b"220 2.0.0 Ready to start TLS\r\n")
+                        .await?;
+                    stream.flush().await?;
+                    // Anything pipelined after STARTTLS came in plaintext: drop the connection
+                    // rather than carry it into the TLS session (RFC 3207, section 5).
+                    if !stream.buffer().is_empty() {
+                        return Ok(Ended::Closed);
+                    }
+                    return Ok(Ended::Starttls(stream.into_inner()));
+                }
             }
             "AUTH" => {
                 if auth_user.is_some() {
@@ -229,13 +394,14 @@ async fn serve(stream: TcpStream, shared: &Shared) -> io::Result<()> {
                     .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
                     .await?;
                 let Some(data) = read_data(&mut stream).await? else {
-                    return Ok(());
+                    return Ok(Ended::Closed);
                 };
                 let mail = ReceivedMail {
                     from: from.take().unwrap_or_default(),
                     to: std::mem::take(&mut to),
                     data,
                     auth_user: auth_user.clone(),
+                    tls: channel.tls(),
                 };
                 match shared.next_behaviour() {
                     Behaviour::Accept => {
@@ -251,12 +417,12 @@ async fn serve(stream: TcpStream, shared: &Shared) -> io::Result<()> {
                     Behaviour::Reject => {
                         stream.write_all(b"550 5.7.1 Message rejected\r\n").await?;
                     }
-                    Behaviour::Drop => return Ok(()),
+                    Behaviour::Drop => return Ok(Ended::Closed),
                     Behaviour::Hang => {
                         // Read and ignore whatever comes until the client gives up.
                         let mut sink = [0u8; 1024];
                         while stream.read(&mut sink).await? > 0 {}
-                        return Ok(());
+                        return Ok(Ended::Closed);
                     }
                 }
             }
@@ -269,7 +435,7 @@ async fn serve(stream: TcpStream, shared: &Shared) -> io::Result<()> {
             "QUIT" => {
                 stream.write_all(b"221 2.0.0 Bye\r\n").await?;
                 stream.shutdown().await.ok();
-                return Ok(());
+                return Ok(Ended::Closed);
             }
             _ => {
                 stream
@@ -282,8 +448,8 @@ async fn serve(stream: TcpStream, shared: &Shared) -> io::Result<()> {
 
 /// Runs an `AUTH` exchange. `Some(user)` when it succeeded (the caller replies 235); `None`
 /// when it failed and the failure was already answered.
-async fn authenticate(
-    stream: &mut BufReader<TcpStream>,
+async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut BufReader<S>,
     argument: &str,
 ) -> io::Result<Option<String>> {
     let mut words = argument.split_whitespace();
@@ -348,7 +514,10 @@ async fn authenticate(
     }
 }
 
-async fn fail(stream: &mut BufReader<TcpStream>, reply: &[u8]) -> io::Result<Option<String>> {
+async fn fail<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut BufReader<S>,
+    reply: &[u8],
+) -> io::Result<Option<String>> {
     stream.write_all(reply).await?;
     Ok(None)
 }
@@ -376,7 +545,7 @@ fn path_after(argument: &str, prefix: &str) -> Option<String> {
 }
 
 /// One command line without its line end; `None` at the end of the stream.
-async fn read_line(stream: &mut BufReader<TcpStream>) -> io::Result<Option<String>> {
+async fn read_line<S: AsyncRead + Unpin>(stream: &mut BufReader<S>) -> io::Result<Option<String>> {
     let mut line = Vec::new();
     if stream.read_until(b'\n', &mut line).await? == 0 {
         return Ok(None);
@@ -388,7 +557,7 @@ async fn read_line(stream: &mut BufReader<TcpStream>) -> io::Result<Option<Strin
 }
 
 /// A line the exchange cannot go on without.
-async fn required_line(stream: &mut BufReader<TcpStream>) -> io::Result<String> {
+async fn required_line<S: AsyncRead + Unpin>(stream: &mut BufReader<S>) -> io::Result<String> {
     read_line(stream).await?.ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::UnexpectedEof,
@@ -399,7 +568,7 @@ async fn required_line(stream: &mut BufReader<TcpStream>) -> io::Result<String> 
 
 /// The message after `354`, up to the lone `.` line, dot-stuffing undone; `None` when the
 /// stream ends first.
-async fn read_data(stream: &mut BufReader<TcpStream>) -> io::Result<Option<String>> {
+async fn read_data<S: AsyncRead + Unpin>(stream: &mut BufReader<S>) -> io::Result<Option<String>> {
     let mut data = Vec::new();
     let mut line = Vec::new();
     loop {
@@ -620,6 +789,96 @@ mod tests {
             connections < server.attempts(),
             "{connections} connections for 5 messages"
         );
+    }
+
+    fn tls_transport(
+        server: &TestSmtpServer,
+        ca: &crate::tls::TestCa,
+        mode: TlsMode,
+    ) -> AsyncSmtpTransport<Tokio1Executor> {
+        use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+        let parameters = TlsParameters::builder("localhost".into())
+            .add_root_certificate(Certificate::from_pem(ca.pem().as_bytes()).unwrap())
+            .build_rustls()
+            .unwrap();
+        let tls = match mode {
+            TlsMode::Starttls => Tls::Required(parameters),
+            TlsMode::Implicit => Tls::Wrapper(parameters),
+        };
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("localhost")
+            .port(server.port())
+            .tls(tls)
+            .timeout(Some(Duration::from_secs(2)))
+            .build()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn speaks_starttls_and_implicit_tls_and_records_it() {
+        let ca = crate::tls::TestCa::new("test CA");
+        for mode in [TlsMode::Starttls, TlsMode::Implicit] {
+            let server = TestSmtpServer::start_tls(vec![], mode, ca.server_config()).await;
+            tls_transport(&server, &ca, mode)
+                .send(message("tls@example.test", "Secure", "body"))
+                .await
+                .unwrap_or_else(|e| panic!("{mode:?}: {e}"));
+            let received = server.received();
+            assert_eq!(received.len(), 1, "{mode:?}");
+            assert!(received[0].tls, "{mode:?}");
+            assert!(server.tls_failures().is_empty());
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn starttls_mode_takes_plaintext_mail_and_says_so() {
+        let ca = crate::tls::TestCa::new("test CA");
+        let server = TestSmtpServer::start_tls(vec![], TlsMode::Starttls, ca.server_config()).await;
+        let mut stream = BufReader::new(
+            TcpStream::connect(("127.0.0.1", server.port()))
+                .await
+                .unwrap(),
+        );
+        expect(&mut stream, "", "220").await;
+        let mut ehlo = String::new();
+        stream.write_all(b"EHLO client\r\n").await.unwrap();
+        loop {
+            let mut line = String::new();
+            stream.read_line(&mut line).await.unwrap();
+            ehlo.push_str(&line);
+            if line.as_bytes().get(3) != Some(&b'-') {
+                break;
+            }
+        }
+        assert!(ehlo.contains("250-STARTTLS\r\n"), "{ehlo}");
+        expect(&mut stream, "MAIL FROM:<a@example.test>\r\n", "250").await;
+        expect(&mut stream, "RCPT TO:<b@example.test>\r\n", "250").await;
+        expect(&mut stream, "DATA\r\n", "354").await;
+        expect(&mut stream, "Subject: clear\r\n\r\nbody\r\n.\r\n", "250").await;
+        assert!(!server.received()[0].tls, "a plaintext fallback shows");
+        // A plain server does not offer STARTTLS at all.
+        let plain = TestSmtpServer::start(vec![]).await;
+        let mut stream = BufReader::new(
+            TcpStream::connect(("127.0.0.1", plain.port()))
+                .await
+                .unwrap(),
+        );
+        expect(&mut stream, "", "220").await;
+        expect(&mut stream, "STARTTLS\r\n", "502").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn records_a_refused_handshake() {
+        let ca = crate::tls::TestCa::new("trusted CA");
+        let impostor = crate::tls::TestCa::new("impostor CA");
+        let server =
+            TestSmtpServer::start_tls(vec![], TlsMode::Implicit, impostor.server_config()).await;
+        let error = tls_transport(&server, &ca, TlsMode::Implicit)
+            .send(message("tls@example.test", "Secure", "body"))
+            .await
+            .expect_err("untrusted");
+        assert!(error.to_string().contains("UnknownIssuer"), "{error}");
+        assert!(server.wait_for_tls_failures(1, LIMIT).await);
+        assert!(server.tls_failures()[0].contains("UnknownCA"));
+        assert_eq!(server.attempts(), 0);
     }
 
     /// Sends `send` (unless empty) and reads one reply, checking its code.

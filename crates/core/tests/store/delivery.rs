@@ -20,7 +20,7 @@ use signup_test_support::{
 
 use crate::accounts_on;
 
-fn smtp_settings(port: u16) -> MailSettings {
+pub(crate) fn smtp_settings(port: u16) -> MailSettings {
     let mut mail = MailSettings {
         transport: MailTransport::Smtp,
         from: "signup@example.org".into(),
@@ -36,7 +36,7 @@ fn smtp_settings(port: u16) -> MailSettings {
     mail
 }
 
-fn worker(accounts: &Accounts, mail: &MailSettings, metrics: &Metrics) -> OutboxWorker {
+pub(crate) fn worker(accounts: &Accounts, mail: &MailSettings, metrics: &Metrics) -> OutboxWorker {
     OutboxWorker::new(
         accounts.store().clone(),
         Mailer::from_settings(mail).unwrap(),
@@ -46,7 +46,7 @@ fn worker(accounts: &Accounts, mail: &MailSettings, metrics: &Metrics) -> Outbox
 }
 
 /// Signs up `n` accounts whose sign-up queues a mail with a text and an HTML part.
-async fn sign_up(accounts: &Accounts, n: usize) {
+pub(crate) async fn sign_up(accounts: &Accounts, n: usize) {
     for i in 0..n {
         let email = format!("user{i}@example.com");
         let new = NewAccount {
@@ -77,7 +77,7 @@ async fn drain(worker: &OutboxWorker, passes: usize) {
     }
 }
 
-async fn status_of_the_only_row(accounts: &Accounts) -> (String, i64, Option<String>) {
+pub(crate) async fn status_of_the_only_row(accounts: &Accounts) -> (String, i64, Option<String>) {
     use sqlx::Row;
     let row = sqlx::query("SELECT status, attempts, last_error FROM outbox")
         .fetch_one(accounts.store().pool())

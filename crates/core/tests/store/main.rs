@@ -7,6 +7,7 @@ mod accounts;
 mod at_rest;
 mod delivery;
 mod jwt;
+mod mail_tls;
 mod numbered;
 
 use std::time::Duration;

@@ -18,13 +18,18 @@ async fn two_mounts_at_one_prefix_refuse_to_start_naming_both(backend: Backend) 
 
 async fn a_mount_at_the_root_does_not_swallow_the_others(backend: Backend) {
     let db = create_db(backend).await;
-    // Listed after Conductor, mounted before it would catch `/conductor/...`.
-    let app = spawn_gateway(&db, |s| s.flavours.infera.mount.mount = "/".into()).await;
+    // Zato is mounted at `/` by default; Infera joins it there on a host of its own.
+    let app = spawn_gateway(&db, |s| {
+        s.flavours.infera.mount.mount = "/".into();
+        s.flavours.infera.mount.host = Some("api.infera.example".into());
+    })
+    .await;
     let conductor = app.sign_up(&crate::helpers::sign_up_body(1)).await;
     assert_eq!(conductor.status().as_u16(), 201);
     let infera = app
         .client
         .post(app.url("/signup_user"))
+        .header("Host", "api.infera.example")
         .json(&json!({"email": "ada@example.com"}))
         .send()
         .await
@@ -32,6 +37,12 @@ async fn a_mount_at_the_root_does_not_swallow_the_others(backend: Backend) {
     assert_eq!(infera.status().as_u16(), 200);
     let health = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status().as_u16(), 200);
+    let elsewhere = app.client.get(app.url("/nowhere")).send().await.unwrap();
+    assert_eq!(elsewhere.status().as_u16(), 404);
+    assert_eq!(
+        elsewhere.json::<serde_json::Value>().await.unwrap(),
+        json!({"error": "Not Found", "path": "/nowhere"})
+    );
 }
 
 async fn a_mount_with_its_own_public_url_mails_links_on_it(backend: Backend) {

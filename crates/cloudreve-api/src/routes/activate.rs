@@ -36,10 +36,16 @@ pub async fn activate(
     path: web::Path<String>,
     state: web::Data<CloudreveState>,
 ) -> HttpResponse {
-    match handle(&req, &path, &state).await {
+    let mut response = match handle(&req, &path, &state).await {
         Ok(response) => response,
         Err(error) => error.render(correlation_id(&req)),
-    }
+    };
+    // The signature is in this URL: never hand it on in a `Referer`.
+    response.headers_mut().insert(
+        actix_web::http::header::REFERRER_POLICY,
+        actix_web::http::header::HeaderValue::from_static("no-referrer"),
+    );
+    response
 }
 
 async fn handle(

@@ -181,7 +181,25 @@ async fn a_site_url_with_a_path_prefixes_the_links(backend: Backend) {
     );
 }
 
+async fn the_activation_answer_keeps_its_signature_out_of_referers(backend: Backend) {
+    let app = spawn_app_with(backend, configured).await;
+    let user = hashids(SALT).id(1, 1);
+    for query in [format!("?sign={}", sign(&user, in_a_day())), String::new()] {
+        let response = app
+            .get(&format!("/api/v4/user/activate/{user}{query}"))
+            .await;
+        assert_eq!(
+            response
+                .headers()
+                .get("referrer-policy")
+                .and_then(|v| v.to_str().ok()),
+            Some("no-referrer")
+        );
+    }
+}
+
 on_each_backend!(
+    the_activation_answer_keeps_its_signature_out_of_referers,
     the_mailed_link_activates_the_account_once,
     every_bad_activation_answers_its_row,
     ten_concurrent_activations_activate_once,

@@ -140,6 +140,9 @@ pub struct RedisLimiter {
     metrics: Metrics,
     /// Unix seconds of the last warning.
     last_warning: Arc<AtomicI64>,
+    /// Unix milliseconds until which Redis is not asked again after it failed, so an
+    /// outage costs each request nothing instead of a connection attempt and a timeout.
+    skip_until_ms: AtomicI64,
     shown_url: String,
 }
 
@@ -177,20 +180,26 @@ impl RedisLimiter {
             prefix: settings.redis_key_prefix.clone(),
             metrics,
             last_warning: Arc::new(AtomicI64::new(i64::MIN)),
+            skip_until_ms: AtomicI64::new(i64::MIN),
             shown_url: redact_url(&settings.redis_url),
         })
     }
 
     async fn check(&self, key: IpAddr) -> Result<(), u64> {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        if now_ms < self.skip_until_ms.load(Ordering::Relaxed) {
+            self.let_through("unreachable a moment ago");
+            return Ok(());
+        }
         match tokio::time::timeout(self.timeout, self.step(key)).await {
             Ok(Ok(0)) => Ok(()),
             Ok(Ok(wait_ms)) => Err(whole_seconds(Duration::from_millis(wait_ms))),
             Ok(Err(error)) => {
-                self.let_through(&error.to_string());
+                self.unavailable(&error.to_string());
                 Ok(())
             }
             Err(_) => {
-                self.let_through("no answer in time");
+                self.unavailable("no answer in time");
                 Ok(())
             }
         }
@@ -210,6 +219,14 @@ impl RedisLimiter {
             .await
     }
 
+    /// Redis failed this request: skip it for a second, and let the request through.
+    fn unavailable(&self, why: &str) {
+        let retry_at = chrono::Utc::now().timestamp_millis() + 1000;
+        self.skip_until_ms.store(retry_at, Ordering::Relaxed);
+        self.let_through(why);
+    }
+
+    /// Counts a request let through, and warns at most once a minute.
     fn let_through(&self, why: &str) {
         self.metrics.rate_limit_store_unavailable.inc();
         let now = chrono::Utc::now().timestamp();

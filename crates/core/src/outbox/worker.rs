@@ -256,22 +256,27 @@ impl OutboxWorker {
         .fetch_all(self.store.pool())
         .await?;
         let mut wiped = 0;
+        let mut tx = self.store.begin_write().await?;
         for row in rows {
             let id: String = row.try_get("id")?;
             let payload: String = row.try_get("payload")?;
-            let Some(without_body) = wiped_payload("mail", &payload) else {
-                continue;
-            };
-            let mut tx = self.store.begin_write().await?;
-            wiped +=
-                sqlx::query("UPDATE outbox SET payload = $1 WHERE id = $2 AND status = 'dead'")
-                    .bind(without_body)
-                    .bind(&id)
-                    .execute(&mut *tx.tx)
-                    .await?
-                    .rows_affected();
-            tx.commit().await?;
+            // A wiped row leaves the sweep (`dead_at` cleared), so it is read once, not every
+            // minute for ever.
+            let without_body = wiped_payload("mail", &payload);
+            let counts = without_body.is_some();
+            let changed = sqlx::query(
+                "UPDATE outbox SET payload = COALESCE($1, payload), dead_at = NULL WHERE id = $2 AND status = 'dead'",
+            )
+            .bind(without_body)
+            .bind(&id)
+            .execute(&mut *tx.tx)
+            .await?
+            .rows_affected();
+            if counts {
+                wiped += changed;
+            }
         }
+        tx.commit().await?;
         Ok(wiped)
     }
 

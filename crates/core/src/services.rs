@@ -137,11 +137,6 @@ impl Background {
             sweeper,
         }
     }
-
-    /// The outbox worker, for hosts that schedule it themselves.
-    pub fn into_worker(self) -> OutboxWorker {
-        self.worker
-    }
 }
 
 impl Running {

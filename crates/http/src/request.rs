@@ -57,6 +57,13 @@ pub fn has_json_content_type(req: &HttpRequest) -> bool {
     })
 }
 
+/// `Cache-Control: no-store`, on every answer that carries a token or a one-time secret: no
+/// cache, shared or the browser's, may keep one. `.insert_header(NO_STORE)` on a builder.
+pub const NO_STORE: (header::HeaderName, header::HeaderValue) = (
+    header::CACHE_CONTROL,
+    header::HeaderValue::from_static("no-store"),
+);
+
 /// Sets `Retry-After` (seconds) on an answer.
 pub fn retry_after(response: &mut HttpResponse, secs: u64) {
     response

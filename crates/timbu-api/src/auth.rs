@@ -3,6 +3,7 @@
 
 use actix_web::{http::header, HttpRequest, HttpResponseBuilder};
 use signup_core::{jwt, Account, AccountId};
+use signup_http::NO_STORE;
 use uuid::Uuid;
 
 use crate::{
@@ -45,7 +46,7 @@ impl CookiePolicy {
 /// cookie.
 pub fn token_headers(builder: &mut HttpResponseBuilder, cookie: String) {
     builder
-        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(NO_STORE)
         .append_header((header::SET_COOKIE, cookie));
 }
 

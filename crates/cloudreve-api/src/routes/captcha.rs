@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::{engine::general_purpose::STANDARD, Engine};
-use signup_http::Checks;
+use signup_http::{Checks, NO_STORE};
 
 use crate::{
     errors::{correlation_id, success, CloudreveError},
@@ -22,7 +22,8 @@ const CAPTCHA_FAILED: &str = "Failed to generate captcha";
     path = "/api/v4/site/captcha",
     tag = "Site",
     responses(
-        (status = 200, description = "`code` 0 with `data` = `{image: \"data:image/png;base64,...\", ticket}`", body = crate::wire::Response),
+        (status = 200, description = "`code` 0 with `data` = `{image: \"data:image/png;base64,...\", ticket}`", body = crate::wire::Response,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
         (status = 429, description = "Too many requests from this address (`Retry-After`), code 429", body = crate::wire::Response),
     )
 )]
@@ -53,11 +54,15 @@ async fn handle(req: &HttpRequest, state: &CloudreveState) -> Result<HttpRespons
         signup_core::captcha::issue(state.context.services.store(), &drawn.answer, CAPTCHA_TTL)
             .await
             .map_err(|e| failed(e.into()))?;
-    Ok(success(
+    let mut response = success(
         0,
         Some(Captcha {
             image: format!("data:image/png;base64,{}", STANDARD.encode(&drawn.png)),
             ticket,
         }),
-    ))
+    );
+    // A ticket is spent once: no cache may hand the same one to a second client.
+    let (name, value) = NO_STORE;
+    response.headers_mut().insert(name, value);
+    Ok(response)
 }

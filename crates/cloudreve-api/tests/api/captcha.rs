@@ -14,7 +14,9 @@ fn with_ticket(email: &str, ticket: &str, captcha: &str) -> Value {
 
 async fn a_captcha_is_a_png_and_a_ticket_kept_in_the_database(backend: Backend) {
     let app = spawn_app(backend).await;
-    let body = success(app.get("/api/v4/site/captcha").await).await;
+    let response = app.get("/api/v4/site/captcha").await;
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body = success(response).await;
     assert_eq!(
         body.as_object().unwrap().keys().collect::<Vec<_>>(),
         ["code", "data", "msg"]

@@ -2,6 +2,7 @@
 //! (no other login's) and expires the cookie.
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use signup_http::NO_STORE;
 
 use crate::{auth::authenticated, errors::TimbuError, wire::MessageResponse, TimbuState};
 
@@ -28,7 +29,7 @@ async fn handle(req: &HttpRequest, state: &TimbuState) -> Result<HttpResponse, T
     let (claims, _) = authenticated(req, state).await?;
     state.jwt.revoke_family_of(&claims).await?;
     Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(NO_STORE)
         .append_header((header::SET_COOKIE, state.cookie.clear()))
         .json(MessageResponse {
             message: "User logged out successfully.",

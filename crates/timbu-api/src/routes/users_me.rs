@@ -1,6 +1,7 @@
 //! `GET /users/me`: the account the access token names.
 
-use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
+use signup_http::NO_STORE;
 
 use crate::{
     auth::authenticated,
@@ -31,7 +32,7 @@ pub async fn users_me(req: HttpRequest, state: web::Data<TimbuState>) -> HttpRes
 async fn handle(req: &HttpRequest, state: &TimbuState) -> Result<HttpResponse, TimbuError> {
     let (_, account) = authenticated(req, state).await?;
     Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(NO_STORE)
         .json(UserResponse {
             data: UserData::of(&account, |name| state.image_url(name)),
         }))

@@ -6,7 +6,7 @@ use signup_core::{
     tokens::TokenPurpose, AccountId, AccountStatus, Accounts, Confirmation, EmailAddress,
     NewAccount, Realm, SignUpError, Username,
 };
-use signup_http::Checks;
+use signup_http::{Checks, NO_STORE};
 
 use crate::{
     cid::Cid,
@@ -26,7 +26,7 @@ use crate::{
         description = "Read as JSON whatever the Content-Type."),
     responses(
         (status = 200, description = "Created: `{cid, status: \"ok\", confirm_token}`", body = Answer,
-            headers(("X-Zato-CID" = String, description = "The cid of the body"))),
+            headers(("X-Zato-CID" = String, description = "The cid of the body"), ("Cache-Control" = String, description = "`no-store`"))),
         (status = 400, description = "Body not JSON, not an object, or a field of the wrong type: `[\"E005001\"]`", body = Answer),
         (status = 403, description = "A rule of the check table, first failure wins: `E004001` (or `E005001`), `E004002`, `E001001`, `E001003`*, `E001004`*, `E001002`*, `E003002`**, `E003003`**, `E003001`**, `E003008`**, `E002005`***, `E002003`***, `E002004`***, `E002001`***, `E002002`***. Starred codes are `E005001` unless the matching `inform_if_*` setting is true.", body = Answer),
         (status = 405, description = "Another method: `[\"E005001\"]`, `Allow: POST, PATCH`", body = Answer),
@@ -46,7 +46,9 @@ pub async fn sign_up(
     match handle(&req, payload, &state).await {
         Ok(confirm_token) => {
             state.context.record_sign_up("created");
-            HttpResponse::Ok().json(Answer::ok(cid.as_str(), Some(confirm_token)))
+            HttpResponse::Ok()
+                .insert_header(NO_STORE)
+                .json(Answer::ok(cid.as_str(), Some(confirm_token)))
         }
         Err(error) => {
             state.context.record_sign_up(error.outcome());

@@ -40,6 +40,7 @@ pub(crate) struct Reply {
     pub retry_after: Option<String>,
     pub allow: Option<String>,
     pub content_type: Option<String>,
+    pub cache_control: Option<String>,
     pub text: String,
     pub body: Value,
 }
@@ -81,10 +82,11 @@ impl Reply {
         assert_eq!(self.text, format!(r#"{{"cid":"{cid}","status":"ok"}}"#));
     }
 
-    /// Asserts a successful sign-up and returns its confirm token.
+    /// Asserts a successful sign-up, kept out of every cache, and returns its confirm token.
     #[track_caller]
     pub(crate) fn confirm_token(&self) -> String {
         assert_eq!(self.status, 200, "{}", self.text);
+        assert_eq!(self.cache_control.as_deref(), Some("no-store"));
         let cid = self.cid();
         let token = self.body["confirm_token"]
             .as_str()
@@ -110,11 +112,12 @@ pub(crate) async fn reply(response: reqwest::Response) -> Reply {
             .and_then(|v| v.to_str().ok())
             .map(String::from)
     };
-    let (cid_header, retry_after, allow, content_type) = (
+    let (cid_header, retry_after, allow, content_type, cache_control) = (
         header("x-zato-cid"),
         header("retry-after"),
         header("allow"),
         header("content-type"),
+        header("cache-control"),
     );
     let status = response.status().as_u16();
     let text = response.text().await.expect("body");
@@ -125,6 +128,7 @@ pub(crate) async fn reply(response: reqwest::Response) -> Reply {
         retry_after,
         allow,
         content_type,
+        cache_control,
         text,
         body,
     }

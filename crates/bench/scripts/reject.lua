@@ -1,8 +1,9 @@
--- wrk script: a body that fails validation (400) on the gateway; the bare handler answers
--- 400 to anything. done() prints the request rate.
+-- wrk script: the same refused body over and over (BENCH_BODY, default an invalid Conductor
+-- sign-up); the bare handler answers 400 to anything. done() prints the request rate.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"username":"","password":"short","email":"not-an-address","first_name":"","last_name":""}'
+wrk.body = os.getenv("BENCH_BODY")
+  or '{"username":"","password":"short","email":"not-an-address","first_name":"","last_name":""}'
 
 done = function(summary, latency, requests)
   io.write(string.format("requests=%d\n", summary.requests))

@@ -1,9 +1,11 @@
-"""Turns the figures run.sh collected into the report (and checks them against the targets)."""
+"""Turns the figures run.sh collected into one table, each figure against its goal."""
 import re
 import sys
 from pathlib import Path
 
-out, queue, backends = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3].split()
+out, backends = Path(sys.argv[1]), sys.argv[2].split()
+FLAVOURS = ["conductor", "infera", "timbu", "cloudreve", "zato"]
+SIGNUP_GOAL = {"sqlite": 0.95, "postgres": 0.90}
 
 
 def kv(name):
@@ -18,12 +20,17 @@ def kv(name):
     return values
 
 
-def accepted_p99_ms(metrics_path):
-    return accepted_quantile_ms(metrics_path, 0.99)
+def rate(figures):
+    return int(figures["requests"]) / float(figures["duration_s"])
 
 
-def accepted_quantile_ms(metrics_path, q):
-    """A quantile of the 201 answers, from the gateway's latency histogram (linear within a bucket)."""
+def ok_rate(figures):
+    return (int(figures["requests"]) - int(figures["non2xx"])) / float(figures["duration_s"])
+
+
+def quantile_ms(metrics_path, status, q):
+    """A quantile of the sign-up answers with `status`, from the gateway's latency histogram
+    (linear within a bucket); None when there were none."""
     buckets = []
     pattern = re.compile(r'^signup_http_request_duration_seconds_bucket\{([^}]*)\} (\d+)$')
     for line in metrics_path.read_text().splitlines():
@@ -31,10 +38,10 @@ def accepted_quantile_ms(metrics_path, q):
         if not m:
             continue
         labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
-        if labels.get("route") == "/conductor/auth/signup" and labels.get("status") == "201":
+        if labels.get("route") == "/conductor/auth/signup" and labels.get("status") == status:
             le = float("inf") if labels["le"] == "+Inf" else float(labels["le"])
             buckets.append((le, int(m.group(2))))
-    if not buckets:
+    if not buckets or buckets[-1][1] == 0:
         return None, 0
     buckets.sort()
     total = buckets[-1][1]
@@ -50,46 +57,110 @@ def accepted_quantile_ms(metrics_path, q):
     return None, total
 
 
-def verdict(ok):
-    return "PASS" if ok else "MISS"
+rows = []  # (figure, measured, goal, verdict)
 
 
-bare = kv("bare.txt")
-bare_rate = int(bare["requests"]) / float(bare["duration_s"])
+def row(figure, measured, goal="", passed=None):
+    verdict = "" if passed is None else ("PASS" if passed else "MISS")
+    rows.append((figure, measured, goal, verdict))
 
-print()
-print("signup-gateway benchmark")
-print(f"  bare Actix 400 handler: {bare_rate:,.0f} req/s")
+
+bare = [kv(f"bare-{when}.txt") for when in ("before", "after")]
+bare_rate = sum(rate(b) for b in bare) / len(bare)
+row("bare Actix 400 handler (mean of before/after)",
+    f"{bare_rate:,.0f} req/s ({rate(bare[0]):,.0f} / {rate(bare[1]):,.0f})")
+for flavour in FLAVOURS:
+    figures = kv(f"reject-{flavour}.txt")
+    if figures is None:
+        continue
+    code = re.search(r'"code":(\d+)', figures.get("body", ""))
+    shape = figures["status"] + (f" code {code.group(1)}" if code else "")
+    ratio = rate(figures) / bare_rate
+    row(f"rejected: {flavour} ({shape})", f"{rate(figures):,.0f} req/s = {ratio:.2f}x bare", ">= 0.50x",
+        ratio >= 0.5)
+
+scaling = []
 for backend in backends:
-    signup, reject, overload = kv(f"{backend}-signup.txt"), kv(f"{backend}-reject.txt"), kv(f"{backend}-overload.txt")
+    signup = kv(f"{backend}-signup.txt")
     if signup is None:
         continue
     argon2 = kv(f"{backend}-argon2.txt")
-    rate = float(argon2["argon2_hashes_per_sec"])
+    raw = float(argon2["argon2_hashes_per_sec"])
     hash_ms = float(argon2["argon2_ms_per_hash"])
     permits = int(argon2["argon2_threads"])
-    ok = int(signup["requests"]) - int(signup["non2xx"])
-    signups = ok / float(signup["duration_s"])
-    reject_rate = int(reject["requests"]) / float(reject["duration_s"])
+    signups = ok_rate(signup)
+    goal = SIGNUP_GOAL.get(backend, 0.9)
+    row(f"[{backend}] raw argon2id {argon2['argon2_params']}, {permits} threads",
+        f"{raw:.1f} hashes/s, {hash_ms:.1f} ms per hash")
+    row(f"[{backend}] sign-ups/s, -c{signup.get('connections', '16')}, mail through the outbox",
+        f"{signups:.1f}/s = {signups / raw:.2f}x raw (p50 {signup['p50_ms']} ms, p99 {signup['p99_ms']} ms,"
+        f" {signup['non2xx']} non-2xx)", f">= {goal:.2f}x", signups / raw >= goal)
     rss = float(signup["peak_rss_mib"])
-    print(f"\n  [{backend}]")
-    print(f"    raw argon2id {argon2['argon2_params']} on {permits} cores, just before: {rate:.1f} hashes/s, {hash_ms:.1f} ms per hash")
-    print(f"    sign-ups: {signups:.1f}/s ({ok} created, {signup['non2xx']} non-2xx, {signup['socket_errors']} socket errors)"
-          f", p50 {signup['p50_ms']} ms, p99 {signup['p99_ms']} ms, peak RSS {rss:.1f} MiB")
-    print(f"    sign-ups / raw argon2 = {signups / rate:.2f}  (target >= 0.90: {verdict(signups / rate >= 0.9)})")
-    print(f"    rejected (400) path: {reject_rate:,.0f} req/s = {reject_rate / bare_rate:.2f} x bare Actix"
-          f"  (target >= 0.50: {verdict(reject_rate / bare_rate >= 0.5)})")
-    p99, accepted = accepted_p99_ms(out / f"{backend}-overload-metrics.txt")
-    bound = (queue / permits + 1) * hash_ms
     rss_bound = 64 + permits * 19
-    orss = float(overload["peak_rss_mib"])
-    served = int(overload["requests"])
-    refused = int(overload["non2xx"])
-    seconds = float(overload["duration_s"])
-    print(f"    3x overload (queue {queue}, {permits} permits): {served / seconds:.0f} req/s offered,"
-          f" {refused / seconds:.0f}/s refused with 503, {accepted / seconds:.1f}/s accepted")
-    p50, _ = accepted_quantile_ms(out / f"{backend}-overload-metrics.txt", 0.50)
-    if p99 is not None:
-        print(f"      accepted p50 {p50:.0f} ms; model at saturation: (queue/permits + 1) x hash = {bound:.0f} ms")
-        print(f"      accepted p99 {p99:.0f} ms vs bound (queue/permits + 1) x hash = {bound:.0f} ms: {verdict(p99 < bound)}")
-    print(f"      peak RSS {orss:.1f} MiB vs 64 + permits x 19 = {rss_bound} MiB: {verdict(orss < rss_bound)}")
+    row(f"[{backend}] peak RSS, sign-ups", f"{rss:.1f} MiB", f"< {rss_bound} MiB", rss < rss_bound)
+
+    one, raw_one = kv(f"{backend}-signup-1.txt"), kv(f"{backend}-argon2-1.txt")
+    if one and raw_one:
+        raw1 = float(raw_one["argon2_hashes_per_sec"])
+        scaling.append(f"  [{backend}] 1 hashing worker: {ok_rate(one):.1f} sign-ups/s (raw {raw1:.1f}/s on 1 thread,"
+                       f" {ok_rate(one) / raw1:.2f}x); {permits} workers: {signups:.1f}/s (raw {raw:.1f}/s,"
+                       f" {signups / raw:.2f}x); {signups / max(ok_rate(one), 0.1):.2f}x from 1 to {permits} workers")
+
+    login = kv(f"{backend}-login.txt")
+    if login:
+        logins = ok_rate(login)
+        row(f"[{backend}] Timbu logins/s, -c16", f"{logins:.1f}/s = {logins / raw:.2f}x raw (p99 {login['p99_ms']} ms,"
+            f" {login['non2xx']} non-2xx)", "argon2-bound", None)
+
+    overload = kv(f"{backend}-overload.txt")
+    metrics = out / f"{backend}-overload-metrics.txt"
+    if overload and metrics.exists():
+        seconds = float(overload["duration_s"])
+        p99, accepted = quantile_ms(metrics, "201", 0.99)
+        refusal_p99, refused = quantile_ms(metrics, "503", 0.99)
+        max_wait = float(overload["max_wait_ms"])
+        row(f"[{backend}] 3x overload: offered / accepted / refused",
+            f"{rate(overload):.0f} / {accepted / seconds:.1f} / {refused / seconds:.0f} req/s")
+        if p99 is not None:
+            bound = max_wait + 2 * hash_ms
+            row(f"[{backend}] 3x overload: accepted p99", f"{p99:.0f} ms",
+                f"<= max_wait {max_wait:.0f} + 2 x hash = {bound:.0f} ms", p99 <= bound)
+        if refusal_p99 is not None:
+            row(f"[{backend}] 3x overload: refusals (503) p99", f"{refusal_p99:.2f} ms", "< 5 ms", refusal_p99 < 5)
+        orss = float(overload["peak_rss_mib"])
+        row(f"[{backend}] 3x overload: peak RSS", f"{orss:.1f} MiB", f"< {rss_bound} MiB", orss < rss_bound)
+
+    if backend == "postgres" and "pg_cpu_ms" in signup:
+        created = int(signup["requests"]) - int(signup["non2xx"])
+        cpu = int(signup["pg_cpu_ms"]) / max(created, 1)
+        row("[postgres] server CPU per sign-up", f"{cpu:.2f} ms ({int(signup['pg_transactions']) / max(created, 1):.2f}"
+            " transactions per sign-up)", "<= 0.50 ms", cpu <= 0.5)
+        sized = {size: kv(f"postgres-sized-{size}.txt") for size in (1000, 100000)}
+        per = {}
+        for size, figures in sized.items():
+            if figures is None:
+                continue
+            n = max(int(figures["requests"]) - int(figures["non2xx"]), 1)
+            per[size] = (int(figures["pg_rows_read"]) / n, int(figures["pg_index_entries_read"]) / n)
+            tables = ", ".join(f"{key[len('pg_rows_read_'):]} {int(value) / n:.1f}"
+                               for key, value in sorted(figures.items()) if key.startswith("pg_rows_read_"))
+            row(f"[postgres] rows read per sign-up at {size:,} accounts",
+                f"{per[size][0]:.1f} rows ({tables}), {per[size][1]:.1f} index entries, {n} sign-ups")
+        if len(per) == 2:
+            growth = per[100000][0] / max(per[1000][0], 0.1)
+            row("[postgres] rows read, 100,000 vs 1,000 accounts", f"{growth:.2f}x", "O(1): <= 1.20x",
+                growth <= 1.2)
+
+width = [max(len(r[i]) for r in rows + [("figure", "measured", "goal", "")]) for i in range(4)]
+print()
+print("signup-gateway benchmark")
+line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, width)) + " |"
+print(line(("figure", "measured", "goal", "")))
+print("|" + "|".join("-" * (w + 2) for w in width) + "|")
+for r in rows:
+    print(line(r))
+if scaling:
+    print()
+    print("sign-ups by hashing worker count (the README's capacity rule, cores x 1000 / hash ms):")
+    for s in scaling:
+        print(s)

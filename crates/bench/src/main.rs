@@ -1,5 +1,6 @@
-//! `signup-bench argon2 SECONDS` prints the raw argon2id rate of this machine on all cores,
-//! with the gateway's `[hashing]` parameters (read from `SIGNUP__HASHING__*` like the gateway).
+//! `signup-bench argon2 SECONDS [THREADS]` prints the raw argon2id rate of this machine on
+//! `THREADS` threads (default: all cores), with the gateway's `[hashing]` parameters (read from
+//! `SIGNUP__HASHING__*` like the gateway).
 //! `signup-bench bare ADDRESS` serves a bare Actix handler that answers every
 //! `POST /conductor/auth/signup` with a small 400 JSON body: the ceiling the gateway's
 //! rejected-request path is compared with.
@@ -14,12 +15,16 @@ fn main() -> std::io::Result<()> {
     match args.get(1).map(String::as_str) {
         Some("argon2") => {
             let seconds = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5.0);
-            argon2_rate(seconds);
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            let threads = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(cores);
+            argon2_rate(seconds, threads.max(1));
             Ok(())
         }
         Some("bare") => bare(args.get(2).map_or("127.0.0.1:18081", String::as_str)),
         _ => {
-            eprintln!("usage: signup-bench argon2 [SECONDS] | signup-bench bare [ADDRESS]");
+            eprintln!(
+                "usage: signup-bench argon2 [SECONDS [THREADS]] | signup-bench bare [ADDRESS]"
+            );
             std::process::exit(2);
         }
     }
@@ -41,10 +46,9 @@ fn hashing_settings() -> HashingSettings {
     }
 }
 
-/// Hashes on every core for `seconds` and prints `key=value` lines.
-fn argon2_rate(seconds: f64) {
+/// Hashes on `threads` threads for `seconds` and prints `key=value` lines.
+fn argon2_rate(seconds: f64, threads: usize) {
     let settings = hashing_settings();
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let started = Instant::now();
     let counts: Vec<u64> = std::thread::scope(|scope| {

@@ -5,11 +5,11 @@ use actix_web::{
     http::{header, StatusCode},
     HttpRequest, HttpResponse,
 };
-use serde_json::{json, Map, Value};
+use serde_json::json;
 use signup_core::SignUpError;
 use signup_http::Refusal;
 
-use crate::wire::{ErrorResponse, FieldProblem};
+use crate::wire::{Details, ErrorResponse, FieldProblem};
 
 /// Why a request to this flavour failed.
 #[derive(Debug, thiserror::Error)]
@@ -63,40 +63,42 @@ impl ConductorError {
 
     /// Renders the error; `request_id` goes into a 500's details so support can find the log.
     pub fn render(&self, request_id: &str) -> HttpResponse {
-        let (status, message, details, retry_after): (StatusCode, String, Value, Option<u64>) =
+        let (status, message, details, retry_after): (StatusCode, String, Details, Option<u64>) =
             match self {
                 Self::RateLimited { retry_after_secs } => (
                     StatusCode::TOO_MANY_REQUESTS,
                     "Too many sign-up requests, retry later".into(),
-                    json!({ "retry_after_seconds": retry_after_secs }),
+                    json!({ "retry_after_seconds": retry_after_secs }).into(),
                     Some(*retry_after_secs),
                 ),
                 Self::UnsupportedMediaType => (
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     "Content-Type must be application/json".into(),
-                    json!({}),
+                    json!({}).into(),
                     None,
                 ),
                 Self::PayloadTooLarge { limit } => (
                     StatusCode::PAYLOAD_TOO_LARGE,
                     format!("Request body must not exceed {limit} bytes"),
-                    json!({ "limit_bytes": limit }),
+                    json!({ "limit_bytes": limit }).into(),
                     None,
                 ),
                 Self::MalformedJson { position } => (
                     StatusCode::BAD_REQUEST,
                     "Malformed JSON body".into(),
-                    position.map_or_else(
-                        || json!({}),
-                        |(line, column)| json!({ "line": line, "column": column }),
-                    ),
+                    position
+                        .map_or_else(
+                            || json!({}),
+                            |(line, column)| json!({ "line": line, "column": column }),
+                        )
+                        .into(),
                     None,
                 ),
                 Self::Invalid(problems) => {
-                    let mut errors = Map::new();
-                    for p in problems {
-                        errors.insert(p.field.into(), Value::String(p.problem.sentence(p.label)));
-                    }
+                    let errors = problems
+                        .iter()
+                        .map(|p| (p.field, p.problem.sentence(p.label)))
+                        .collect();
                     let message = problems.first().map_or_else(
                         || "Invalid request parameter".to_string(),
                         |p| {
@@ -110,7 +112,7 @@ impl ConductorError {
                     (
                         StatusCode::BAD_REQUEST,
                         message,
-                        json!({ "validation_errors": errors }),
+                        Details::Validation(errors),
                         None,
                     )
                 }
@@ -118,25 +120,25 @@ impl ConductorError {
                     SignUpError::UsernameTaken => (
                         StatusCode::CONFLICT,
                         "Username already taken".into(),
-                        json!({ "field": "username" }),
+                        json!({ "field": "username" }).into(),
                         None,
                     ),
                     SignUpError::EmailTaken => (
                         StatusCode::CONFLICT,
                         "Email already registered".into(),
-                        json!({ "field": "email" }),
+                        json!({ "field": "email" }).into(),
                         None,
                     ),
                     SignUpError::PolicyViolation(rule) => (
                         StatusCode::BAD_REQUEST,
                         format!("Invalid request parameter: {rule}"),
-                        json!({}),
+                        json!({}).into(),
                         None,
                     ),
                     SignUpError::Overloaded { retry_after_secs } => (
                         StatusCode::SERVICE_UNAVAILABLE,
                         "Server is busy, retry later".into(),
-                        json!({ "retry_after_seconds": retry_after_secs }),
+                        json!({ "retry_after_seconds": retry_after_secs }).into(),
                         Some(*retry_after_secs),
                     ),
                     SignUpError::Unavailable(_) => unexpected(request_id),
@@ -154,11 +156,11 @@ impl ConductorError {
     }
 }
 
-fn unexpected(request_id: &str) -> (StatusCode, String, Value, Option<u64>) {
+fn unexpected(request_id: &str) -> (StatusCode, String, Details, Option<u64>) {
     (
         StatusCode::INTERNAL_SERVER_ERROR,
         "An unexpected error occurred".into(),
-        json!({ "request_id": request_id }),
+        json!({ "request_id": request_id }).into(),
         None,
     )
 }
@@ -179,13 +181,13 @@ fn category(status: StatusCode) -> &'static str {
 }
 
 /// `{"error","message","timestamp","success":false,"details"}` with the given status.
-pub fn envelope(status: StatusCode, message: String, details: Value) -> HttpResponse {
+pub fn envelope(status: StatusCode, message: String, details: impl Into<Details>) -> HttpResponse {
     HttpResponse::build(status).json(ErrorResponse {
         error: category(status),
         message,
         timestamp: crate::timestamp_now(),
         success: false,
-        details,
+        details: details.into(),
     })
 }
 

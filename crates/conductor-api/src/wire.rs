@@ -1,5 +1,7 @@
 //! The Conductor contract's bodies, exactly as it spells them.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 use signup_core::{EmailAddress, Password, PasswordError, PasswordPolicy, Username, UsernameError};
@@ -66,7 +68,42 @@ pub struct ErrorResponse {
     pub success: bool,
     /// Additional error details.
     #[schema(value_type = Object, additional_properties)]
-    pub details: Value,
+    pub details: Details,
+}
+
+/// The envelope's `details`: any JSON object, or the validation sentences, written in
+/// contract order straight from the problems (no map is built for a refusal).
+#[derive(Debug)]
+pub enum Details {
+    Json(Value),
+    /// `{"validation_errors":{"<field>":"<sentence>",...}}`, one entry per failing field.
+    Validation(Vec<(&'static str, String)>),
+}
+
+impl From<Value> for Details {
+    fn from(value: Value) -> Self {
+        Self::Json(value)
+    }
+}
+
+impl Serialize for Details {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Sentences<'a>(&'a [(&'static str, String)]);
+        impl Serialize for Sentences<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_map(self.0.iter().map(|(field, sentence)| (field, sentence)))
+            }
+        }
+        match self {
+            Self::Json(value) => value.serialize(serializer),
+            Self::Validation(errors) => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("validation_errors", &Sentences(errors))?;
+                map.end()
+            }
+        }
+    }
 }
 
 /// The fields in the order the contract lists them, with the label their sentences use.
@@ -100,12 +137,12 @@ pub enum Problem {
 
 impl Problem {
     /// The predicate after the field name: `username is required`.
-    pub fn predicate(self) -> String {
+    pub fn predicate(self) -> Cow<'static, str> {
         match self {
             Self::Required => "is required".into(),
             Self::NotAString => "must be a string".into(),
-            Self::TooShort(n) => format!("must be at least {n} characters"),
-            Self::TooLong(n) => format!("must be at most {n} characters"),
+            Self::TooShort(n) => format!("must be at least {n} characters").into(),
+            Self::TooLong(n) => format!("must be at most {n} characters").into(),
             Self::WhitespaceOrControl => "must not contain whitespace or control characters".into(),
             Self::Control => "must not contain control characters".into(),
             Self::InvalidEmail => "is not a valid email address".into(),
@@ -116,7 +153,14 @@ impl Problem {
     pub fn sentence(self, label: &str) -> String {
         match self {
             Self::InvalidEmail => "Invalid email format".into(),
-            other => format!("{label} {}", other.predicate()),
+            other => {
+                let predicate = other.predicate();
+                let mut sentence = String::with_capacity(label.len() + 1 + predicate.len());
+                sentence.push_str(label);
+                sentence.push(' ');
+                sentence.push_str(&predicate);
+                sentence
+            }
         }
     }
 }

@@ -16,22 +16,22 @@ pub struct RedactedRootSpan;
 
 impl RootSpanBuilder for RedactedRootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        let route = request.match_pattern();
-        let request_id = request
-            .extensions()
-            .get::<RequestId>()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+        // Every value is computed inside the macro: when the span is filtered out (a level
+        // above `info`), none of them costs anything.
         tracing::info_span!(
             "HTTP request",
             http.method = %request.method(),
-            http.route = route.as_deref().unwrap_or("default"),
+            http.route = request.match_pattern().as_deref().unwrap_or("default"),
             http.target = %redacted_target(request.path(), request.query_string()),
             http.client_ip = %request.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
             http.status_code = tracing::field::Empty,
             otel.kind = "server",
             otel.status_code = tracing::field::Empty,
-            request_id = %request_id,
+            request_id = %request
+                .extensions()
+                .get::<RequestId>()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             exception.message = tracing::field::Empty,
             exception.details = tracing::field::Empty,
         )

@@ -20,6 +20,9 @@ use crate::{
 
 /// Rows claimed per pass.
 const BATCH: i64 = 64;
+const BATCH_ROWS: usize = BATCH as usize;
+/// How often the running worker refreshes the oldest-pending gauge (one query).
+const GAUGE_INTERVAL: Duration = Duration::from_secs(1);
 /// After a wake-up, wait this long (at most) so that one pass takes the rows of many commits.
 const COALESCE: Duration = Duration::from_millis(100);
 
@@ -78,6 +81,7 @@ impl OutboxWorker {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         tracing::info!("Outbox worker started");
         let mut last_sweep: Option<tokio::time::Instant> = None;
+        let mut last_gauge: Option<tokio::time::Instant> = None;
         loop {
             if *shutdown.borrow() {
                 break;
@@ -88,14 +92,22 @@ impl OutboxWorker {
                     tracing::warn!(error = %format!("{error:#}"), "Wiping dead mail bodies failed");
                 }
             }
-            let delivered = match self.deliver_due().await {
+            if last_gauge.is_none_or(|at| at.elapsed() >= GAUGE_INTERVAL) {
+                last_gauge = Some(tokio::time::Instant::now());
+                if let Err(error) = self.record_oldest_pending().await {
+                    tracing::warn!(error = %format!("{error:#}"), "Reading the outbox's age failed");
+                }
+            }
+            let handled = match self.deliver_batch().await {
                 Ok(n) => n,
                 Err(error) => {
                     tracing::warn!(error = %format!("{error:#}"), "Outbox pass failed");
                     0
                 }
             };
-            if delivered > 0 {
+            // A full batch may have left due rows behind; a partial one took them all, and
+            // the next commit wakes the worker.
+            if handled >= BATCH_ROWS {
                 continue;
             }
             tokio::select! {
@@ -110,9 +122,15 @@ impl OutboxWorker {
         tracing::info!("Outbox worker stopped");
     }
 
-    /// Claims and delivers one batch of due rows; returns how many it handled.
+    /// Claims and delivers one batch of due rows; returns how many it handled. Also sets the
+    /// gauge of the oldest undelivered row's age, which the running worker refreshes at most
+    /// once a second.
     pub async fn deliver_due(&self) -> anyhow::Result<usize> {
         self.record_oldest_pending().await?;
+        self.deliver_batch().await
+    }
+
+    async fn deliver_batch(&self) -> anyhow::Result<usize> {
         let claimed = self.claim().await?;
         let count = claimed.len();
         let mut delivered = Vec::with_capacity(count);

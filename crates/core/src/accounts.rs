@@ -15,7 +15,7 @@ use crate::{
     hashing::{HashingError, HashingPool, RETRY_AFTER_SECS},
     outbox::{self, AccountEvent, OutgoingMail},
     password::Password,
-    store::{is_unique_violation, now_millis, Store},
+    store::{is_unique_violation, now_millis, Arg, Insert, Store},
     tokens::{self, OneTimeToken, TokenPurpose},
     username::Username,
 };
@@ -395,77 +395,106 @@ impl Accounts {
             status: new.status,
             created_at: from_millis(now),
         };
-        let mut tx = self.store.begin_write().await?;
-        let seq = match numbered {
-            Some(_) => Some(next_seq(&mut tx.tx, &account.realm).await?),
-            None => None,
+        let account_row = |seq: Option<i64>| {
+            Insert::new(
+                "INSERT INTO accounts (id, realm, email, email_key, username, username_key, password_hash, profile, status, created_at, updated_at, seq) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
+                vec![
+                    Arg::Text(account.id.to_string()),
+                    Arg::Text(account.realm.clone()),
+                    Arg::Text(account.email.clone()),
+                    Arg::Text(email_key.clone()),
+                    Arg::MaybeText(account.username.clone()),
+                    Arg::MaybeText(username_key.clone()),
+                    Arg::MaybeText(password_hash.as_ref().map(|h| h.as_str().to_string())),
+                    Arg::Text(account.profile.to_string()),
+                    Arg::Text(account.status.as_str().to_string()),
+                    Arg::Int(now),
+                    Arg::MaybeInt(seq),
+                ],
+            )
         };
-        let inserted = sqlx::query(
-            "INSERT INTO accounts (id, realm, email, email_key, username, username_key, password_hash, profile, status, created_at, updated_at, seq) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
-        )
-        .bind(account.id.to_string())
-        .bind(&account.realm)
-        .bind(&account.email)
-        .bind(&email_key)
-        .bind(account.username.clone())
-        .bind(username_key.clone())
-        .bind(password_hash.as_ref().map(|h| h.as_str().to_string()))
-        .bind(account.profile.to_string())
-        .bind(account.status.as_str())
-        .bind(now)
-        .bind(seq)
-        .execute(&mut *tx.tx)
-        .await;
-        if let Err(error) = inserted {
-            drop(tx);
-            if is_unique_violation(&error) {
-                // Lost a race: say which name the winner took.
-                return Err(self
-                    .find_taken(&new.realm, &email_key, username_key.as_deref())
-                    .await?
-                    .unwrap_or(SignUpError::EmailTaken));
-            }
-            return Err(error.into());
-        }
+        // What the account brings along: its token, its webhooks, its mail.
+        let mut rows = Vec::new();
         if let Some(confirmation) = &new.confirmation {
-            tokens::insert(
-                &mut tx.tx,
+            rows.push(tokens::insert_row(
                 &confirmation.token,
                 account.id,
                 confirmation.purpose,
                 confirmation.ttl,
-            )
-            .await?;
+                false,
+            ));
         }
         let urls = self.webhook_urls(&account.realm);
-        outbox::enqueue_webhooks(&mut tx.tx, urls, AccountEvent::Created, &account, true).await?;
+        rows.extend(outbox::webhook_rows(
+            urls,
+            AccountEvent::Created,
+            &account,
+            true,
+            None,
+        )?);
         let mut announced = !urls.is_empty();
         if let Some(extra) = self
             .created_webhooks
             .as_deref()
             .filter(|extra| extra.realm == account.realm)
         {
-            outbox::enqueue_webhooks_viewed(
-                &mut tx.tx,
+            rows.extend(outbox::webhook_rows(
                 &extra.urls,
                 AccountEvent::Created,
                 &account,
-                extra.view,
-            )
-            .await?;
+                true,
+                Some(extra.view),
+            )?);
             announced = true;
         }
-        let numbered_mail = match (numbered, seq) {
-            (Some(render), Some(seq)) => render(seq).map_err(SignUpError::Unavailable)?,
-            _ => None,
-        };
         let mut mailed = false;
-        for message in new.mail.iter().chain(numbered_mail.iter()) {
-            outbox::enqueue_mail(&mut tx.tx, Some(account.id), message).await?;
+        if let Some(message) = &new.mail {
+            rows.push(outbox::mail_row(Some(account.id), message, true)?.1);
             mailed = true;
         }
-        tx.commit().await?;
+        let written = match numbered {
+            // One atomic write: on PostgreSQL a single statement.
+            None => {
+                rows.insert(0, account_row(None));
+                self.store.insert_all(rows).await.map(|()| None)
+            }
+            // The number is allocated in the transaction and the mail rendered from it.
+            Some(render) => {
+                let mut tx = self.store.begin_write().await?;
+                let seq = next_seq(&mut tx.tx, &account.realm).await?;
+                let written = async {
+                    account_row(Some(seq)).execute(&mut tx.tx).await?;
+                    for row in rows {
+                        row.execute(&mut tx.tx).await?;
+                    }
+                    Ok::<_, sqlx::Error>(())
+                }
+                .await;
+                if written.is_ok() {
+                    if let Some(message) = render(seq).map_err(SignUpError::Unavailable)? {
+                        outbox::mail_row(Some(account.id), &message, true)?
+                            .1
+                            .execute(&mut tx.tx)
+                            .await?;
+                        mailed = true;
+                    }
+                    tx.commit().await?;
+                }
+                written.map(|()| Some(seq))
+            }
+        };
+        let seq = match written {
+            Ok(seq) => seq,
+            // Lost a race: say which name the winner took.
+            Err(error) if is_unique_violation(&error) => {
+                return Err(self
+                    .find_taken(&new.realm, &email_key, username_key.as_deref())
+                    .await?
+                    .unwrap_or(SignUpError::EmailTaken));
+            }
+            Err(error) => return Err(error.into()),
+        };
         if mailed || announced {
             self.store.outbox_signal().notify_one();
         }

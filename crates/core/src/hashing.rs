@@ -162,8 +162,9 @@ impl Inner {
     fn record_job_time(&self, took: Duration) {
         let sample = micros(took).max(1);
         let mean = self.mean_job_micros.load(Ordering::Relaxed);
-        let next = mean - mean / 8 + sample / 8;
-        self.mean_job_micros.store(next.max(1), Ordering::Relaxed);
+        let next = (mean - mean / 8 + sample / 8).max(1);
+        self.mean_job_micros.store(next, Ordering::Relaxed);
+        self.metrics.hashing_job_seconds.set(next as f64 / 1e6);
     }
 }
 
@@ -237,6 +238,9 @@ impl HashingPool {
                     }
                 })?;
         }
+        metrics
+            .hashing_job_seconds
+            .set(first_hash_micros.max(1) as f64 / 1e6);
         Ok(Self {
             inner: Arc::new(Inner {
                 jobs: Mutex::new(sender),
@@ -431,9 +435,14 @@ mod tests {
     async fn an_unknown_account_verifies_the_dummy_hash_and_fails() {
         let pool = tiny(1, 1);
         let metrics = pool.inner.metrics.clone();
+        let seeded = metrics.hashing_job_seconds.get();
+        assert!(seeded > 0.0, "the first hash seeds the mean");
         assert!(!pool.verify(password("correct horse"), None).await.unwrap());
         // The dummy path went through the pool like a real verification.
         assert_eq!(metrics.hashing_wait_seconds.get_sample_count(), 1);
+        // The gauge shows the mean the wait estimate uses, updated by that job.
+        let mean = pool.inner.mean_job_micros.load(Ordering::Relaxed);
+        assert_eq!(metrics.hashing_job_seconds.get(), mean as f64 / 1e6);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,6 +22,7 @@ pub struct Metrics {
     pub hashing_wait_seconds: Histogram,
     /// Hashes refused because the queue was full.
     pub hashing_rejected: prometheus::IntCounter,
+    pub hashing_job_seconds: prometheus::Gauge,
     /// `signup_outbox_messages_total{kind,result}`: delivered, retried, dead.
     pub outbox_messages: IntCounterVec,
     /// Age of the oldest row still waiting for delivery (0 when none).
@@ -95,6 +96,11 @@ impl Metrics {
             &["kind", "result"],
         )
         .expect("static metric definition");
+        let hashing_job_seconds = prometheus::Gauge::new(
+            "signup_hashing_job_seconds",
+            "Moving mean of one password hash's run time: the unit of the wait estimate and of hashing.max_wait_ms's default.",
+        )
+        .expect("static metric definition");
         let outbox_oldest_pending_seconds = prometheus::Gauge::new(
             "signup_outbox_oldest_pending_age_seconds",
             "Age of the oldest outbox row still waiting for delivery.",
@@ -113,6 +119,7 @@ impl Metrics {
             Box::new(hashing_running.clone()),
             Box::new(hashing_wait_seconds.clone()),
             Box::new(hashing_rejected.clone()),
+            Box::new(hashing_job_seconds.clone()),
             Box::new(outbox_messages.clone()),
             Box::new(outbox_oldest_pending_seconds.clone()),
             Box::new(rate_limit_store_unavailable.clone()),
@@ -130,6 +137,7 @@ impl Metrics {
             hashing_running,
             hashing_wait_seconds,
             hashing_rejected,
+            hashing_job_seconds,
             outbox_messages,
             outbox_oldest_pending_seconds,
             rate_limit_store_unavailable,

@@ -22,7 +22,7 @@ pub use worker::OutboxWorker;
 
 use crate::{
     account::{Account, AccountId},
-    store::now_millis,
+    store::{now_millis, Arg, Insert},
 };
 use webhook::WebhookPayload;
 
@@ -106,19 +106,10 @@ pub(crate) async fn enqueue_webhooks(
     account: &Account,
     deliver: bool,
 ) -> Result<(), sqlx::Error> {
-    enqueue(conn, urls, event, account, deliver, default_view).await
-}
-
-/// Writes one webhook row per URL, delivered, whose body shows the account through `view`
-/// (a flavour's public fields).
-pub(crate) async fn enqueue_webhooks_viewed(
-    conn: &mut AnyConnection,
-    urls: &[String],
-    event: AccountEvent,
-    account: &Account,
-    view: fn(&Account) -> serde_json::Value,
-) -> Result<(), sqlx::Error> {
-    enqueue(conn, urls, event, account, true, view).await
+    for row in webhook_rows(urls, event, account, deliver, None)? {
+        row.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// The account as the gateway's own webhooks show it.
@@ -134,15 +125,18 @@ fn default_view(account: &Account) -> serde_json::Value {
     })
 }
 
-async fn enqueue(
-    conn: &mut AnyConnection,
+/// The rows [`enqueue_webhooks`] writes, for a caller that writes several together; `view`
+/// shows the account in the body (a flavour's public fields), `None` the gateway's own view.
+pub(crate) fn webhook_rows(
     urls: &[String],
     event: AccountEvent,
     account: &Account,
     deliver: bool,
-    view: fn(&Account) -> serde_json::Value,
-) -> Result<(), sqlx::Error> {
+    view: Option<fn(&Account) -> serde_json::Value>,
+) -> Result<Vec<Insert>, sqlx::Error> {
+    let view = view.unwrap_or(default_view);
     let now = now_millis();
+    let mut rows = Vec::with_capacity(urls.len());
     for url in urls {
         let id = Uuid::now_v7();
         let body = serde_json::json!({
@@ -158,19 +152,27 @@ async fn enqueue(
         };
         let payload =
             serde_json::to_string(&payload).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        sqlx::query(
+        rows.push(Insert::new(
             "INSERT INTO outbox (id, account_id, kind, payload, status, attempts, next_attempt_at, created_at) \
              VALUES ($1, $2, 'webhook', $3, $4, 0, $5, $5)",
-        )
-        .bind(id.to_string())
-        .bind(account.id.to_string())
-        .bind(payload)
-        .bind(if deliver { "pending" } else { "suppressed" })
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+            vec![
+                Arg::Text(id.to_string()),
+                Arg::Text(account.id.to_string()),
+                Arg::Text(payload),
+                Arg::Text(status(deliver).into()),
+                Arg::Int(now),
+            ],
+        ));
     }
-    Ok(())
+    Ok(rows)
+}
+
+fn status(deliver: bool) -> &'static str {
+    if deliver {
+        "pending"
+    } else {
+        "suppressed"
+    }
 }
 
 /// Writes a mail row inside the caller's transaction.
@@ -190,19 +192,30 @@ pub(crate) async fn enqueue_mail_with_status(
     mail: &OutgoingMail,
     deliver: bool,
 ) -> Result<Uuid, sqlx::Error> {
+    let (id, row) = mail_row(account, mail, deliver)?;
+    row.execute(conn).await?;
+    Ok(id)
+}
+
+/// The row [`enqueue_mail_with_status`] writes, for a caller that writes several together.
+pub(crate) fn mail_row(
+    account: Option<AccountId>,
+    mail: &OutgoingMail,
+    deliver: bool,
+) -> Result<(Uuid, Insert), sqlx::Error> {
     let id = Uuid::now_v7();
     let now = now_millis();
     let payload = serde_json::to_string(mail).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    sqlx::query(
+    let row = Insert::new(
         "INSERT INTO outbox (id, account_id, kind, payload, status, attempts, next_attempt_at, created_at) \
          VALUES ($1, $2, 'mail', $3, $4, 0, $5, $5)",
-    )
-    .bind(id.to_string())
-    .bind(account.map(|a| a.to_string()))
-    .bind(payload)
-    .bind(if deliver { "pending" } else { "suppressed" })
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(id)
+        vec![
+            Arg::Text(id.to_string()),
+            Arg::MaybeText(account.map(|a| a.to_string())),
+            Arg::Text(payload),
+            Arg::Text(status(deliver).into()),
+            Arg::Int(now),
+        ],
+    );
+    Ok((id, row))
 }

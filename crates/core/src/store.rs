@@ -163,6 +163,45 @@ impl Store {
         Ok(())
     }
 
+    /// Runs one writing statement and returns its rows. A single statement is atomic, so on
+    /// PostgreSQL it runs as it is, without the round trips of BEGIN and COMMIT; on SQLite it
+    /// runs under the process's write lock like every write.
+    pub async fn write_statement<'q>(
+        &self,
+        statement: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<Vec<AnyRow>, sqlx::Error> {
+        match self.backend {
+            Backend::Postgres => statement.fetch_all(&self.pool).await,
+            Backend::Sqlite => {
+                let mut tx = self.begin_write().await?;
+                let rows = statement.fetch_all(&mut *tx.tx).await?;
+                tx.commit().await?;
+                Ok(rows)
+            }
+        }
+    }
+
+    /// Inserts the rows atomically: on PostgreSQL as one statement (one round trip instead
+    /// of BEGIN, one per row and COMMIT); on SQLite in one transaction under the write lock.
+    pub(crate) async fn insert_all(&self, inserts: Vec<Insert>) -> Result<(), sqlx::Error> {
+        match self.backend {
+            Backend::Postgres => {
+                let (sql, args) = combined(inserts);
+                bind_all(sqlx::query(&sql), args)
+                    .execute(&self.pool)
+                    .await?;
+            }
+            Backend::Sqlite => {
+                let mut tx = self.begin_write().await?;
+                for insert in inserts {
+                    insert.execute(&mut tx.tx).await?;
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Begins a write transaction.
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
         let lock = match self.backend {
@@ -220,6 +259,95 @@ pub fn now_millis() -> i64 {
 }
 
 /// Whether an sqlx error is a unique-index violation.
+/// One row to insert: SQL with `$1`, `$2`, ... placeholders and its arguments. A sign-up's
+/// rows run together ([`Store::insert_all`]); on PostgreSQL as one statement.
+#[derive(Debug)]
+pub(crate) struct Insert {
+    sql: &'static str,
+    args: Vec<Arg>,
+}
+
+/// An argument of an [`Insert`].
+#[derive(Debug)]
+pub(crate) enum Arg {
+    Text(String),
+    MaybeText(Option<String>),
+    Int(i64),
+    MaybeInt(Option<i64>),
+}
+
+impl Insert {
+    pub(crate) fn new(sql: &'static str, args: Vec<Arg>) -> Self {
+        Self { sql, args }
+    }
+
+    /// Runs this insert on its own (inside the caller's transaction).
+    pub(crate) async fn execute(self, conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+        bind_all(sqlx::query(self.sql), self.args)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+}
+
+fn bind_all<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    args: Vec<Arg>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for arg in args {
+        query = match arg {
+            Arg::Text(v) => query.bind(v),
+            Arg::MaybeText(v) => query.bind(v),
+            Arg::Int(v) => query.bind(v),
+            Arg::MaybeInt(v) => query.bind(v),
+        };
+    }
+    query
+}
+
+/// The inserts as one PostgreSQL statement, `WITH w0 AS (first), w1 AS (second) last`, each
+/// insert's placeholders moved past the arguments of those before it. Every data-modifying
+/// part of a `WITH` runs once, whether or not it is read; the statement is atomic.
+fn combined(inserts: Vec<Insert>) -> (String, Vec<Arg>) {
+    let last = inserts.len().saturating_sub(1);
+    let mut sql = String::new();
+    let mut args = Vec::new();
+    for (index, insert) in inserts.into_iter().enumerate() {
+        let offset = args.len();
+        let part = renumbered(insert.sql, offset);
+        match index {
+            0 if last == 0 => sql.push_str(&part),
+            0 => sql.push_str(&format!("WITH w0 AS ({part})")),
+            i if i == last => sql.push_str(&format!(" {part}")),
+            i => sql.push_str(&format!(", w{i} AS ({part})")),
+        }
+        args.extend(insert.args);
+    }
+    (sql, args)
+}
+
+/// `sql` with every `$n` placeholder turned into `$(n + offset)`.
+fn renumbered(sql: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c != '$' {
+            continue;
+        }
+        let mut digits = String::new();
+        while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+            digits.push(*d);
+            chars.next();
+        }
+        match digits.parse::<usize>() {
+            Ok(n) => out.push_str(&(n + offset).to_string()),
+            Err(_) => out.push_str(&digits),
+        }
+    }
+    out
+}
+
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
@@ -229,6 +357,29 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inserts_combine_into_one_statement_with_their_placeholders_moved() {
+        let insert = |sql, n: i64| Insert::new(sql, (0..n).map(Arg::Int).collect());
+        let (sql, args) = combined(vec![
+            insert("INSERT INTO a (x, y) VALUES ($1, $2)", 2),
+            insert("INSERT INTO b (x) VALUES ($1)", 1),
+            insert("INSERT INTO c (x, y, z) VALUES ($1, $2, $3)", 3),
+        ]);
+        assert_eq!(
+            sql,
+            "WITH w0 AS (INSERT INTO a (x, y) VALUES ($1, $2)), \
+             w1 AS (INSERT INTO b (x) VALUES ($3)) \
+             INSERT INTO c (x, y, z) VALUES ($4, $5, $6)"
+        );
+        assert_eq!(args.len(), 6);
+        let (alone, _) = combined(vec![insert("INSERT INTO a (x) VALUES ($1)", 1)]);
+        assert_eq!(alone, "INSERT INTO a (x) VALUES ($1)");
+        assert_eq!(
+            renumbered("VALUES ($9, $10, $5)", 3),
+            "VALUES ($12, $13, $8)"
+        );
+    }
 
     #[test]
     fn sqlite_urls_gain_create_mode() {

@@ -7,7 +7,10 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 use zeroize::Zeroizing;
 
-use crate::{account::AccountId, store::now_millis};
+use crate::{
+    account::AccountId,
+    store::{now_millis, Arg, Insert},
+};
 
 /// What a token may be used for; a token of one purpose never serves another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,17 +61,6 @@ pub fn digest(raw: &str) -> String {
     hex::encode(Sha256::digest(raw.as_bytes()))
 }
 
-/// Stores a token for an account, inside the caller's transaction.
-pub(crate) async fn insert(
-    conn: &mut AnyConnection,
-    token: &OneTimeToken,
-    account: AccountId,
-    purpose: TokenPurpose,
-    ttl: std::time::Duration,
-) -> Result<(), sqlx::Error> {
-    insert_with_state(conn, token, account, purpose, ttl, false).await
-}
-
 /// Stores a token, born already used when `spent` (same statement either way).
 pub(crate) async fn insert_with_state(
     conn: &mut AnyConnection,
@@ -78,21 +70,33 @@ pub(crate) async fn insert_with_state(
     ttl: std::time::Duration,
     spent: bool,
 ) -> Result<(), sqlx::Error> {
+    insert_row(token, account, purpose, ttl, spent)
+        .execute(conn)
+        .await
+}
+
+/// The row [`insert_with_state`] writes, for a caller that writes several together.
+pub(crate) fn insert_row(
+    token: &OneTimeToken,
+    account: AccountId,
+    purpose: TokenPurpose,
+    ttl: std::time::Duration,
+    spent: bool,
+) -> Insert {
     let now = now_millis();
     let expires_at = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
-    sqlx::query(
+    Insert::new(
         "INSERT INTO one_time_tokens (token_hash, account_id, purpose, expires_at, consumed_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
+        vec![
+            Arg::Text(token.digest()),
+            Arg::Text(account.to_string()),
+            Arg::Text(purpose.as_str().to_string()),
+            Arg::Int(expires_at),
+            Arg::MaybeInt(spent.then_some(now)),
+            Arg::Int(now),
+        ],
     )
-    .bind(token.digest())
-    .bind(account.to_string())
-    .bind(purpose.as_str())
-    .bind(expires_at)
-    .bind(spent.then_some(now))
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// Marks a token used and returns its account, or `None` when it is unknown, used, expired

@@ -157,15 +157,11 @@ impl OutboxWorker {
              AND (locked_until IS NULL OR locked_until < $2) ORDER BY next_attempt_at LIMIT $3 {lock}) \
              RETURNING id, kind, payload, attempts"
         );
-        let mut tx = self.store.begin_write().await?;
-        let rows = sqlx::query(&sql)
-            .bind(lease_end)
-            .bind(now)
-            .bind(BATCH)
-            .fetch_all(&mut *tx.tx)
+        let rows = self
+            .store
+            .write_statement(sqlx::query(&sql).bind(lease_end).bind(now).bind(BATCH))
             .await
             .context("could not claim outbox rows")?;
-        tx.commit().await?;
         rows.into_iter()
             .map(|row| {
                 Ok(Claimed {
@@ -250,9 +246,7 @@ impl OutboxWorker {
         for arg in query_args {
             query = query.bind(arg);
         }
-        let mut tx = self.store.begin_write().await?;
-        query.execute(&mut *tx.tx).await?;
-        tx.commit().await?;
+        self.store.write_statement(query).await?;
         for row in rows {
             self.metrics
                 .outbox_messages

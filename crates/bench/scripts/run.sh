@@ -3,16 +3,15 @@
 # to what it is compared with in the same run, then one table (summary.py):
 # - the rejected path: each flavour's cheapest refusal (an empty JSON object: every required
 #   field missing) against a bare Actix handler, and Conductor's every-field-invalid body;
-# - sign-ups/s against the raw argon2 rate of this machine (same parameters, measured right
-#   before and right after), with all hashing workers and with one, so the capacity rule is a
-#   measured figure;
+# - sign-ups/s against the raw argon2 rate of this machine (same parameters, in alternating
+#   rounds), with all hashing workers and with one, so the capacity rule is a measured figure;
 # - Timbu logins/s against the same raw rate;
 # - 3x overload: accepted p99 against hashing.max_wait + 2 hash times, refusals' p99, memory;
-# - PostgreSQL: its processes' CPU time and transactions per sign-up (in the sign-up run and
-#   in a database-bound run with cheap hashing), and the rows each sign-up reads at 1,000
-#   and at 100,000 accounts.
+# - PostgreSQL: its processes' CPU time per sign-up (in the sign-up run and in a
+#   database-bound run with cheap hashing, there with transactions per sign-up), and the rows
+#   each sign-up reads at 1,000 and at 100,000 accounts.
 #
-# Knobs: BENCH_SECONDS (15), BENCH_REJECT_SECONDS (8), BENCH_CONCURRENCY (16),
+# Knobs: BENCH_SECONDS (15: logins, overload, database-bound run), BENCH_REJECT_SECONDS (8), BENCH_CONCURRENCY (16),
 # BENCH_REJECT_CONCURRENCY (32), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/postgres),
 # BENCH_BACKENDS ("sqlite postgres").
 set -euo pipefail
@@ -210,38 +209,36 @@ for backend in $BACKENDS; do
     *) echo "unknown backend $backend" >&2; exit 2 ;;
   esac
 
-  # The raw rate is measured right before the run it is compared with (VMs drift).
-  echo "[$backend] raw argon2id on all cores (5 s)..."
-  "$HELPER" argon2 5 >"$OUT/$backend-argon2.txt"
+  # signup_rounds PREFIX THREADS [VAR=VALUE ...]: the gateway started once, warmed up, then
+  # three rounds of the raw argon2 rate (4 s on THREADS threads, the gateway idle) followed by
+  # sign-ups (5 s). The ratio sums the rounds, so this VM's drifting speed weighs on both
+  # sides alike.
+  signup_rounds() {
+    local prefix=$1 threads=$2 cpu=0 before after
+    shift 2
+    start_gateway "$url" "${CAPACITY[@]}" "$@"
+    wrk_signups "$WORKDIR/warm-up.txt" "$CONCURRENCY" 2
+    : >"$prefix-argon2.txt"
+    : >"$prefix-signup.txt"
+    for _ in 1 2 3; do
+      "$HELPER" argon2 4 "$threads" >>"$prefix-argon2.txt"
+      before=$(pg_cpu_ms)
+      wrk_signups "$WORKDIR/round.txt" "$CONCURRENCY" 5
+      after=$(pg_cpu_ms)
+      cat "$WORKDIR/round.txt" >>"$prefix-signup.txt"
+      cpu=$((cpu + after - before))
+    done
+    echo "peak_rss_mib=$(peak_rss_mib)" >>"$prefix-signup.txt"
+    echo "pg_cpu_ms=$cpu" >>"$prefix-signup.txt"
+    stop_gateway
+  }
+
+  echo "[$backend] raw argon2id on all cores and sign-ups at concurrency $CONCURRENCY, all hashing workers (3 x (4 + 5) s)..."
+  signup_rounds "$OUT/$backend" "$(nproc)"
   PERMITS=$(kv argon2_threads "$OUT/$backend-argon2.txt")
   HASH_MS=$(kv argon2_ms_per_hash "$OUT/$backend-argon2.txt")
-
-  echo "[$backend] sign-ups at concurrency $CONCURRENCY, all hashing workers (${SECONDS_PER_RUN} s)..."
-  [ "$backend" = postgres ] && read -r rows_a entries_a xacts_a <<<"$(pg_reads "$db")"
-  start_gateway "$url" "${CAPACITY[@]}"
-  cpu_a=$(pg_cpu_ms)
-  wrk_signups "$OUT/$backend-signup.txt"
-  cpu_b=$(pg_cpu_ms)
-  # ... and right after it: the ratio uses the mean of the two (this VM's speed drifts).
-  "$HELPER" argon2 5 >"$OUT/$backend-argon2-after.txt"
-  echo "peak_rss_mib=$(peak_rss_mib)" >>"$OUT/$backend-signup.txt"
-  stop_gateway
-  if [ "$backend" = postgres ]; then
-    read -r rows_b entries_b xacts_b <<<"$(pg_reads "$db")"
-    {
-      echo "pg_cpu_ms=$((cpu_b - cpu_a))"
-      echo "pg_rows_read=$((rows_b - rows_a))"
-      echo "pg_index_entries_read=$((entries_b - entries_a))"
-      echo "pg_transactions=$((xacts_b - xacts_a))"
-    } >>"$OUT/$backend-signup.txt"
-  fi
-
-  echo "[$backend] raw argon2id on one thread (5 s), then sign-ups with one hashing worker (${SECONDS_PER_RUN} s)..."
-  "$HELPER" argon2 5 1 >"$OUT/$backend-argon2-1.txt"
-  start_gateway "$url" "${CAPACITY[@]}" SIGNUP__HASHING__WORKERS=1
-  wrk_signups "$OUT/$backend-signup-1.txt"
-  stop_gateway
-  "$HELPER" argon2 5 1 >"$OUT/$backend-argon2-1-after.txt"
+  echo "[$backend] the same with one hashing worker and one argon2 thread (3 x (4 + 5) s)..."
+  signup_rounds "$OUT/$backend-1" 1 SIGNUP__HASHING__WORKERS=1
 
   echo "[$backend] Timbu logins at concurrency $CONCURRENCY (${SECONDS_PER_RUN} s)..."
   start_gateway "$url" "${CAPACITY[@]}"

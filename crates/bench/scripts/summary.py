@@ -22,6 +22,32 @@ def kv(name):
     return values
 
 
+def kv_all(name):
+    """Every value of each key, for files that hold several rounds."""
+    path = out / name
+    if not path.exists():
+        return None
+    values = {}
+    for line in path.read_text().splitlines():
+        if "=" in line and " " not in line.split("=", 1)[0]:
+            key, value = line.split("=", 1)
+            values.setdefault(key, []).append(value)
+    return values
+
+
+def rounds(prefix):
+    """(raw hashes/s, sign-ups/s, created, non-2xx, max p99 ms) over a file pair's rounds."""
+    raw, signup = kv_all(f"{prefix}-argon2.txt"), kv_all(f"{prefix}-signup.txt")
+    if raw is None or signup is None:
+        return None
+    rates = [float(v) for v in raw["argon2_hashes_per_sec"]]
+    requests = sum(int(v) for v in signup["requests"])
+    non2xx = sum(int(v) for v in signup["non2xx"])
+    seconds = sum(float(v) for v in signup["duration_s"])
+    return (sum(rates) / len(rates), (requests - non2xx) / seconds, requests - non2xx, non2xx,
+            max(float(v) for v in signup["p99_ms"]), rates)
+
+
 def rate(figures):
     return int(figures["requests"]) / float(figures["duration_s"])
 
@@ -88,29 +114,25 @@ for backend in backends:
     if signup is None:
         continue
     argon2 = kv(f"{backend}-argon2.txt")
-    after = kv(f"{backend}-argon2-after.txt") or argon2
-    raw = (float(argon2["argon2_hashes_per_sec"]) + float(after["argon2_hashes_per_sec"])) / 2
+    raw, signups, created, non2xx, p99_ms, raws = rounds(backend)
     hash_ms = float(argon2["argon2_ms_per_hash"])
     permits = int(argon2["argon2_threads"])
-    signups = ok_rate(signup)
     goal = SIGNUP_GOAL.get(backend, 0.9)
-    row(f"[{backend}] raw argon2id {argon2['argon2_params']}, {permits} threads (before / after)",
-        f"{raw:.1f} hashes/s ({float(argon2['argon2_hashes_per_sec']):.1f} / {float(after['argon2_hashes_per_sec']):.1f}),"
-        f" {hash_ms:.1f} ms per hash")
-    row(f"[{backend}] sign-ups/s, -c{signup.get('connections', '16')}, mail through the outbox",
-        f"{signups:.1f}/s = {signups / raw:.2f}x raw (p50 {signup['p50_ms']} ms, p99 {signup['p99_ms']} ms,"
-        f" {signup['non2xx']} non-2xx)", f">= {goal:.2f}x", signups / raw >= goal)
+    row(f"[{backend}] raw argon2id {argon2['argon2_params']}, {permits} threads (3 rounds)",
+        f"{raw:.1f} hashes/s ({' / '.join(f'{r:.1f}' for r in raws)}), {hash_ms:.1f} ms per hash")
+    row(f"[{backend}] sign-ups/s, -c16, mail through the outbox (3 rounds)",
+        f"{signups:.1f}/s = {signups / raw:.2f}x raw ({created} created, {non2xx} non-2xx, p99 {p99_ms:.0f} ms)",
+        f">= {goal:.2f}x", signups / raw >= goal)
     rss = float(signup["peak_rss_mib"])
     rss_bound = 64 + permits * 19
     row(f"[{backend}] peak RSS, sign-ups", f"{rss:.1f} MiB", f"< {rss_bound} MiB", rss < rss_bound)
 
-    one, raw_one = kv(f"{backend}-signup-1.txt"), kv(f"{backend}-argon2-1.txt")
-    if one and raw_one:
-        raw_one_after = kv(f"{backend}-argon2-1-after.txt") or raw_one
-        raw1 = (float(raw_one["argon2_hashes_per_sec"]) + float(raw_one_after["argon2_hashes_per_sec"])) / 2
-        scaling.append(f"  [{backend}] 1 hashing worker: {ok_rate(one):.1f} sign-ups/s (raw {raw1:.1f}/s on 1 thread,"
-                       f" {ok_rate(one) / raw1:.2f}x); {permits} workers: {signups:.1f}/s (raw {raw:.1f}/s,"
-                       f" {signups / raw:.2f}x); {signups / max(ok_rate(one), 0.1):.2f}x from 1 to {permits} workers")
+    one = rounds(f"{backend}-1")
+    if one:
+        raw1, signups1 = one[0], one[1]
+        scaling.append(f"  [{backend}] 1 hashing worker: {signups1:.1f} sign-ups/s (raw {raw1:.1f}/s on 1 thread,"
+                       f" {signups1 / raw1:.2f}x); {permits} workers: {signups:.1f}/s (raw {raw:.1f}/s,"
+                       f" {signups / raw:.2f}x); {signups / max(signups1, 0.1):.2f}x from 1 to {permits} workers")
 
     login = kv(f"{backend}-login.txt")
     if login:
@@ -141,11 +163,9 @@ for backend in backends:
         row(f"[{backend}] 3x overload: peak RSS", f"{orss:.1f} MiB", f"< {rss_bound} MiB", orss < rss_bound)
 
     if backend == "postgres" and "pg_cpu_ms" in signup:
-        created = int(signup["requests"]) - int(signup["non2xx"])
         cpu = int(signup["pg_cpu_ms"]) / max(created, 1)
         row("[postgres] server CPU per sign-up, sign-up run (beside argon2 on the same cores)",
-            f"{cpu:.2f} ms ({int(signup['pg_transactions']) / max(created, 1):.2f} transactions per sign-up)",
-            "(reported)")
+            f"{cpu:.2f} ms", "(reported)")
         bound = kv("postgres-dbbound.txt")
         if bound:
             n = max(int(bound["requests"]) - int(bound["non2xx"]), 1)

@@ -15,7 +15,7 @@ use crate::{
     hashing::{HashingError, HashingPool, RETRY_AFTER_SECS},
     outbox::{self, AccountEvent, OutgoingMail},
     password::Password,
-    store::{is_unique_violation, now_millis, Arg, Insert, Store},
+    store::{is_unique_violation, now_millis, store_errors_as_overload, Arg, Insert, Store},
     tokens::{self, OneTimeToken, TokenPurpose},
     username::Username,
 };
@@ -162,17 +162,7 @@ struct CreatedWebhooks {
     view: AccountView,
 }
 
-impl From<sqlx::Error> for SignUpError {
-    fn from(e: sqlx::Error) -> Self {
-        match e {
-            // Every connection is busy: the store is saturated, not broken.
-            sqlx::Error::PoolTimedOut => Self::Overloaded {
-                retry_after_secs: RETRY_AFTER_SECS,
-            },
-            other => Self::Unavailable(other.into()),
-        }
-    }
-}
+store_errors_as_overload!(SignUpError);
 
 /// An enumeration-safe sign-up by address alone (no password). Both mails are rendered
 /// before the call; the transaction decides which one goes.
@@ -238,16 +228,7 @@ pub enum AuthError {
     Unavailable(#[source] anyhow::Error),
 }
 
-impl From<sqlx::Error> for AuthError {
-    fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut => Self::Overloaded {
-                retry_after_secs: RETRY_AFTER_SECS,
-            },
-            other => Self::Unavailable(other.into()),
-        }
-    }
-}
+store_errors_as_overload!(AuthError);
 
 /// The accounts service. Cheap to clone.
 #[derive(Debug, Clone)]

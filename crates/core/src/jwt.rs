@@ -22,8 +22,7 @@ use uuid::Uuid;
 use crate::{
     account::AccountId,
     config::TokenSettings,
-    hashing::RETRY_AFTER_SECS,
-    store::{now_millis, Store},
+    store::{now_millis, store_errors_as_overload, Store},
     tokens::digest,
 };
 
@@ -244,17 +243,7 @@ impl From<InvalidToken> for AuthError {
     }
 }
 
-impl From<sqlx::Error> for AuthError {
-    fn from(e: sqlx::Error) -> Self {
-        match e {
-            // Every connection is busy: the store is saturated, not broken.
-            sqlx::Error::PoolTimedOut => Self::Overloaded {
-                retry_after_secs: RETRY_AFTER_SECS,
-            },
-            other => Self::Unavailable(other.into()),
-        }
-    }
-}
+store_errors_as_overload!(AuthError);
 
 impl From<jsonwebtoken::errors::Error> for AuthError {
     fn from(e: jsonwebtoken::errors::Error) -> Self {

@@ -104,6 +104,8 @@ impl Services {
             tokens: settings.tokens.clone(),
             token_key,
         };
+        // Only an in-process limiter keeps idle entries to forget; Redis expires its own keys.
+        let limiter = limiter.filter(|l| matches!(**l, SignUpLimiter::Memory(_)));
         Ok((services, Background { worker, limiter }))
     }
 

@@ -348,6 +348,25 @@ fn renumbered(sql: &str, offset: usize) -> String {
     out
 }
 
+/// `From<sqlx::Error>` for a core error with `Overloaded { retry_after_secs }` and
+/// `Unavailable(anyhow::Error)`: every connection busy is saturation, answered like a full
+/// hashing pool (retry later), not a broken store.
+macro_rules! store_errors_as_overload {
+    ($error:ty) => {
+        impl From<sqlx::Error> for $error {
+            fn from(e: sqlx::Error) -> Self {
+                match e {
+                    sqlx::Error::PoolTimedOut => Self::Overloaded {
+                        retry_after_secs: $crate::hashing::RETRY_AFTER_SECS,
+                    },
+                    other => Self::Unavailable(other.into()),
+                }
+            }
+        }
+    };
+}
+pub(crate) use store_errors_as_overload;
+
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     error
         .as_database_error()

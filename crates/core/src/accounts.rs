@@ -15,7 +15,9 @@ use crate::{
     hashing::{HashingError, HashingPool, RETRY_AFTER_SECS},
     outbox::{self, AccountEvent, OutgoingMail},
     password::Password,
-    store::{is_unique_violation, now_millis, store_errors_as_overload, Arg, Insert, Store},
+    store::{
+        insert_each, is_unique_violation, now_millis, store_errors_as_overload, Arg, Insert, Store,
+    },
     tokens::{self, OneTimeToken, TokenPurpose},
     username::Username,
 };
@@ -444,22 +446,13 @@ impl Accounts {
             Some(render) => {
                 let mut tx = self.store.begin_write().await?;
                 let seq = next_seq(&mut tx.tx, &account.realm).await?;
-                let written = async {
-                    account_row(Some(seq)).execute(&mut tx.tx).await?;
-                    for row in rows {
-                        row.execute(&mut tx.tx).await?;
-                    }
-                    Ok::<_, sqlx::Error>(())
+                rows.insert(0, account_row(Some(seq)));
+                if let Some(message) = render(seq).map_err(SignUpError::Unavailable)? {
+                    rows.push(outbox::mail_row(Some(account.id), &message, true)?.1);
+                    mailed = true;
                 }
-                .await;
+                let written = insert_each(&mut tx.tx, rows).await;
                 if written.is_ok() {
-                    if let Some(message) = render(seq).map_err(SignUpError::Unavailable)? {
-                        outbox::mail_row(Some(account.id), &message, true)?
-                            .1
-                            .execute(&mut tx.tx)
-                            .await?;
-                        mailed = true;
-                    }
                     tx.commit().await?;
                 }
                 written.map(|()| Some(seq))

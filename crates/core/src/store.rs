@@ -187,15 +187,12 @@ impl Store {
         match self.backend {
             Backend::Postgres => {
                 let (sql, args) = combined(inserts);
-                bind_all(sqlx::query(&sql), args)
-                    .execute(&self.pool)
+                self.write_statement(bind_all(sqlx::query(&sql), args))
                     .await?;
             }
             Backend::Sqlite => {
                 let mut tx = self.begin_write().await?;
-                for insert in inserts {
-                    insert.execute(&mut tx.tx).await?;
-                }
+                insert_each(&mut tx.tx, inserts).await?;
                 tx.commit().await?;
             }
         }
@@ -258,7 +255,6 @@ pub fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Whether an sqlx error is a unique-index violation.
 /// One row to insert: SQL with `$1`, `$2`, ... placeholders and its arguments. A sign-up's
 /// rows run together ([`Store::insert_all`]); on PostgreSQL as one statement.
 #[derive(Debug)]
@@ -288,6 +284,18 @@ impl Insert {
             .await?;
         Ok(())
     }
+}
+
+/// Runs the inserts one after the other on `conn` (inside the caller's transaction),
+/// stopping at the first error.
+pub(crate) async fn insert_each(
+    conn: &mut sqlx::AnyConnection,
+    inserts: Vec<Insert>,
+) -> Result<(), sqlx::Error> {
+    for insert in inserts {
+        insert.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 fn bind_all<'q>(
@@ -367,6 +375,7 @@ macro_rules! store_errors_as_overload {
 }
 pub(crate) use store_errors_as_overload;
 
+/// Whether an sqlx error is a unique-index violation.
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     error
         .as_database_error()

@@ -64,6 +64,13 @@ pub const NO_STORE: (header::HeaderName, header::HeaderValue) = (
     header::HeaderValue::from_static("no-store"),
 );
 
+/// `Referrer-Policy: no-referrer`, on the answers of routes that take a token in their URL:
+/// the page a link opens must not hand that URL on in a `Referer`.
+pub const NO_REFERRER: (header::HeaderName, header::HeaderValue) = (
+    header::REFERRER_POLICY,
+    header::HeaderValue::from_static("no-referrer"),
+);
+
 /// Sets `Retry-After` (seconds) on an answer.
 pub fn retry_after(response: &mut HttpResponse, secs: u64) {
     response

@@ -41,10 +41,8 @@ pub async fn activate(
         Err(error) => error.render(correlation_id(&req)),
     };
     // The signature is in this URL: never hand it on in a `Referer`.
-    response.headers_mut().insert(
-        actix_web::http::header::REFERRER_POLICY,
-        actix_web::http::header::HeaderValue::from_static("no-referrer"),
-    );
+    let (name, value) = signup_http::NO_REFERRER;
+    response.headers_mut().insert(name, value);
     response
 }
 

@@ -1,6 +1,6 @@
 //! `GET /verify_email?token=...`: the link in the verification mail.
 
-use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 use signup_core::tokens::TokenPurpose;
 
@@ -29,10 +29,8 @@ pub async fn verify_email(req: HttpRequest, state: web::Data<InferaState>) -> Ht
         Err(error) => error.render(),
     };
     // The token is in this URL: never hand it on in a `Referer`.
-    response.headers_mut().insert(
-        header::REFERRER_POLICY,
-        header::HeaderValue::from_static("no-referrer"),
-    );
+    let (name, value) = signup_http::NO_REFERRER;
+    response.headers_mut().insert(name, value);
     response
 }
 

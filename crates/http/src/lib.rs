@@ -38,7 +38,7 @@ pub use mount::{
     arrange, enabled, Mount, MountContext, MountDefaults, MountSettings, PendingMount,
 };
 pub use request::{
-    client_ip, has_json_content_type, media_type, retry_after, NO_REFERRER, NO_STORE,
+    client_ip, has_json_content_type, media_type, retry_after, set_header, NO_REFERRER, NO_STORE,
 };
 pub use routes::{Fallback, Routes};
 pub use span::RedactedRootSpan;

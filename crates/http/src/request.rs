@@ -71,6 +71,15 @@ pub const NO_REFERRER: (header::HeaderName, header::HeaderValue) = (
     header::HeaderValue::from_static("no-referrer"),
 );
 
+/// Sets one of the header constants above on a finished answer (a builder takes them with
+/// `.insert_header`).
+pub fn set_header(
+    response: &mut HttpResponse,
+    (name, value): (header::HeaderName, header::HeaderValue),
+) {
+    response.headers_mut().insert(name, value);
+}
+
 /// Sets `Retry-After` (seconds) on an answer.
 pub fn retry_after(response: &mut HttpResponse, secs: u64) {
     response

@@ -41,8 +41,7 @@ pub async fn activate(
         Err(error) => error.render(correlation_id(&req)),
     };
     // The signature is in this URL: never hand it on in a `Referer`.
-    let (name, value) = signup_http::NO_REFERRER;
-    response.headers_mut().insert(name, value);
+    signup_http::set_header(&mut response, signup_http::NO_REFERRER);
     response
 }
 

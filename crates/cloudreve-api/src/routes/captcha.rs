@@ -62,7 +62,6 @@ async fn handle(req: &HttpRequest, state: &CloudreveState) -> Result<HttpRespons
         }),
     );
     // A ticket is spent once: no cache may hand the same one to a second client.
-    let (name, value) = NO_STORE;
-    response.headers_mut().insert(name, value);
+    signup_http::set_header(&mut response, NO_STORE);
     Ok(response)
 }

@@ -9,6 +9,7 @@ use signup_core::{
     Password, Realm, Services, Username,
 };
 use signup_test_support::{on_each_backend, Backend, TestDatabase};
+use sqlx::{Executor, Row};
 
 use crate::accounts_on;
 
@@ -173,7 +174,93 @@ async fn an_unknown_stored_status_is_an_error_not_an_active_account(backend: Bac
     );
 }
 
+/// The plan of a lookup by one key on a table of 500 accounts that was never analysed:
+/// PostgreSQL's generic plan (what a pooled prepared statement settles on), SQLite's plan.
+async fn plan_of(store: &Store, backend: Backend, condition: &str) -> String {
+    let mut conn = store.pool().acquire().await.unwrap();
+    let lines: Vec<String> = match backend {
+        Backend::Postgres => {
+            conn.execute("SET plan_cache_mode = force_generic_plan")
+                .await
+                .unwrap();
+            let prepare = format!("PREPARE lookup AS SELECT id FROM accounts WHERE {condition}");
+            conn.execute(prepare.as_str()).await.unwrap();
+            let lines = sqlx::query_scalar("EXPLAIN EXECUTE lookup('tests', '7')")
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+            conn.execute("DEALLOCATE lookup; RESET plan_cache_mode")
+                .await
+                .unwrap();
+            lines
+        }
+        Backend::Sqlite => {
+            let sql = format!(
+                "EXPLAIN QUERY PLAN SELECT id FROM accounts WHERE {}",
+                condition.replace("$1", "'tests'").replace("$2", "'7'")
+            );
+            sqlx::query(&sql)
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.try_get::<String, _>("detail").unwrap())
+                .collect()
+        }
+    };
+    lines.join("\n")
+}
+
+async fn a_lookup_by_each_key_reads_its_own_index_whatever_the_statistics(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let store = store_on(&db).await;
+    // Two realms, a few numbered accounts, no ANALYZE: every index looks alike to a planner
+    // without statistics unless only one of them can serve the condition.
+    sqlx::query(
+        "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 500) \
+         INSERT INTO accounts (id, realm, email, email_key, username, username_key, profile, status, created_at, updated_at, seq) \
+         SELECT 'id' || n, CASE WHEN n % 2 = 0 THEN 'tests' ELSE 'other' END, 'u' || n || '@example.com', \
+                'u' || n || '@example.com', 'u' || n, 'u' || n, '{}', 'active', 0, 0, \
+                CASE WHEN n % 5 = 0 THEN n END FROM g",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    for (condition, index, postgres_cond, sqlite_search) in [
+        (
+            "realm = $1 AND email_key = $2",
+            "accounts_email_key_realm",
+            "Index Cond: ((email_key = $2) AND (realm = $1))",
+            "(email_key=? AND realm=?)",
+        ),
+        (
+            "realm = $1 AND username_key = $2",
+            "accounts_username_key_realm",
+            "Index Cond: ((username_key = $2) AND (realm = $1))",
+            "(username_key=? AND realm=?)",
+        ),
+        (
+            "realm = $1 AND seq = $2",
+            "accounts_seq_realm",
+            "Index Cond: ((seq = $2) AND (realm = $1))",
+            "(seq=? AND realm=?)",
+        ),
+    ] {
+        let plan = plan_of(&store, backend, condition).await;
+        let expected = match backend {
+            Backend::Postgres => format!("Index Scan using {index} on accounts"),
+            Backend::Sqlite => format!("SEARCH accounts USING INDEX {index} {sqlite_search}"),
+        };
+        assert!(plan.starts_with(&expected), "{condition}: {plan}");
+        if backend == Backend::Postgres {
+            assert!(plan.contains(postgres_cond), "{condition}: {plan}");
+            assert!(!plan.contains("Filter"), "{condition}: {plan}");
+        }
+    }
+}
+
 on_each_backend!(
+    a_lookup_by_each_key_reads_its_own_index_whatever_the_statistics,
     authenticate_checks_the_password_and_answers_alike_for_unknown_accounts,
     a_generated_token_key_is_shared_by_every_instance_and_a_configured_one_wins,
     an_unknown_stored_status_is_an_error_not_an_active_account,

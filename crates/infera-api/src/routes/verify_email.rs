@@ -29,8 +29,7 @@ pub async fn verify_email(req: HttpRequest, state: web::Data<InferaState>) -> Ht
         Err(error) => error.render(),
     };
     // The token is in this URL: never hand it on in a `Referer`.
-    let (name, value) = signup_http::NO_REFERRER;
-    response.headers_mut().insert(name, value);
+    signup_http::set_header(&mut response, signup_http::NO_REFERRER);
     response
 }
 

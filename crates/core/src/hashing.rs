@@ -56,6 +56,8 @@ pub struct Hasher {
     argon2: Argon2<'static>,
     params: Params,
     memory: Vec<Block>,
+    /// Which of the pool's workers owns it (0 outside a pool).
+    worker: usize,
 }
 
 impl std::fmt::Debug for Hasher {
@@ -79,6 +81,7 @@ impl Hasher {
             argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone()),
             memory: vec![Block::default(); params.block_count()],
             params,
+            worker: 0,
         })
     }
 
@@ -126,6 +129,8 @@ struct Inner {
     high_water: AtomicUsize,
     /// Moving mean of a job's run time, in microseconds (seeded by the first hash).
     mean_job_micros: AtomicU64,
+    /// When each worker's current job started.
+    busy: Busy,
     /// The configured bound on the expected wait, or `None` for four mean job times.
     max_wait: Option<Duration>,
     /// Verified when an account does not exist, so that path costs what the real one does.
@@ -139,12 +144,19 @@ impl Inner {
         in_flight < self.capacity && self.expected_wait(in_flight) <= self.max_wait()
     }
 
-    /// The jobs ahead of a new one that wait for a worker, shared by the workers, each
-    /// taking the mean job time.
+    /// The work ahead of a new job, shared by the workers: each admitted job not yet running
+    /// takes the mean job time, and each running one what it has left of it. Zero while a
+    /// worker is free for it.
     fn expected_wait(&self, in_flight: usize) -> Duration {
-        let ahead = (in_flight + 1).saturating_sub(self.worker_count) as u64;
         let mean = self.mean_job_micros.load(Ordering::Relaxed);
-        Duration::from_micros(ahead.saturating_mul(mean) / self.worker_count.max(1) as u64)
+        let (running, left) = self.busy.running_and_left(mean);
+        // Queued, or reserved and still before their hash (a duplicate check, say).
+        let waiting = in_flight.saturating_sub(running);
+        if running + waiting < self.worker_count {
+            return Duration::ZERO;
+        }
+        let work = (waiting as u64).saturating_mul(mean).saturating_add(left);
+        Duration::from_micros(work / self.worker_count.max(1) as u64)
     }
 
     fn max_wait(&self) -> Duration {
@@ -170,6 +182,49 @@ impl Inner {
 
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// When each worker's current job started: microseconds since an hour before the pool
+/// started, so that 0 can mean idle. Lets the wait estimate count what the running jobs have left instead
+/// of assuming each is half done.
+struct Busy {
+    epoch: Instant,
+    since: Box<[AtomicU64]>,
+}
+
+impl Busy {
+    fn new(workers: usize) -> Self {
+        Self {
+            epoch: Instant::now(),
+            since: (0..workers).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        micros(self.epoch.elapsed()).saturating_add(3_600_000_000)
+    }
+
+    fn start(&self, worker: usize) {
+        self.since[worker].store(self.now(), Ordering::Relaxed);
+    }
+
+    fn stop(&self, worker: usize) {
+        self.since[worker].store(0, Ordering::Relaxed);
+    }
+
+    /// How many jobs run now, and the time they have left in all if each takes `mean`
+    /// microseconds (one past it is expected to end any moment: nothing left).
+    fn running_and_left(&self, mean: u64) -> (usize, u64) {
+        let now = self.now();
+        self.since
+            .iter()
+            .map(|since| since.load(Ordering::Relaxed))
+            .filter(|&since| since != 0)
+            .fold((0, 0), |(running, left), since| {
+                let elapsed = now.saturating_sub(since);
+                (running + 1, left + mean.saturating_sub(elapsed))
+            })
+    }
 }
 
 impl std::fmt::Debug for HashingPool {
@@ -217,6 +272,7 @@ impl HashingPool {
             hashers.push(Hasher::new(settings)?);
         }
         for (n, mut hasher) in hashers.into_iter().enumerate() {
+            hasher.worker = n;
             let receiver = Arc::clone(&receiver);
             std::thread::Builder::new()
                 .name(format!("argon2-{n}"))
@@ -249,6 +305,7 @@ impl HashingPool {
                 in_flight: AtomicUsize::new(0),
                 high_water: AtomicUsize::new(0),
                 mean_job_micros: AtomicU64::new(first_hash_micros.max(1)),
+                busy: Busy::new(worker_count),
                 max_wait: (settings.max_wait_ms > 0)
                     .then(|| Duration::from_millis(settings.max_wait_ms)),
                 dummy_hash,
@@ -326,7 +383,12 @@ impl HashingPool {
                 .observe(queued_at.elapsed().as_secs_f64());
             metrics.hashing_running.inc();
             let ran = Instant::now();
+            let worker = hasher.worker;
+            inner.busy.start(worker);
             let result = job(hasher);
+            // Idle again before the place is given back: an estimate made in between counts
+            // this job as waiting (too much), never as nothing.
+            inner.busy.stop(worker);
             inner.record_job_time(ran.elapsed());
             metrics.hashing_running.dec();
             drop(admission);
@@ -514,10 +576,15 @@ mod tests {
                 Err(other) => panic!("{other}"),
             }
         }
-        // One runs and two wait (0, 100 and 200 ms ahead); a fourth would wait 300 ms.
+        // One runs and two wait (0, 100 and 200 ms ahead); a fourth would wait 300 ms, less
+        // what the running job has done since it started.
         assert_eq!((admitted.len(), refused), (3, 7));
         assert!(pool.is_saturated());
-        assert_eq!(pool.expected_wait(), Duration::from_millis(300));
+        let wait = pool.expected_wait();
+        assert!(
+            wait > Duration::from_millis(250) && wait <= Duration::from_millis(300),
+            "{wait:?}"
+        );
         assert_eq!(pool.max_wait(), Duration::from_millis(250));
         for _ in 0..3 {
             release_tx.send(()).unwrap();
@@ -526,5 +593,34 @@ mod tests {
             job.await.unwrap().unwrap();
         }
         assert!(!pool.is_saturated());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_running_job_counts_for_what_it_has_left_of_the_mean() {
+        let pool = tiny(2, 10);
+        pool.inner.mean_job_micros.store(100_000, Ordering::Relaxed);
+        let busy = &pool.inner.busy;
+        let started_ago = |micros: u64| busy.now() - micros;
+        // One worker 60 ms into its job, the other idle: a free worker takes the next job.
+        busy.since[0].store(started_ago(60_000), Ordering::Relaxed);
+        assert_eq!(pool.inner.expected_wait(1), Duration::ZERO);
+        // The other 10 ms into its own: 40 + 90 ms left, shared by two workers.
+        busy.since[1].store(started_ago(10_000), Ordering::Relaxed);
+        let near = |wait: Duration, millis: u64| {
+            let expected = Duration::from_millis(millis);
+            assert!(
+                wait <= expected && wait + Duration::from_millis(5) > expected,
+                "{wait:?} for {expected:?}"
+            );
+        };
+        near(pool.inner.expected_wait(2), 65);
+        // One more admitted and waiting adds a whole job's time.
+        near(pool.inner.expected_wait(3), 115);
+        // A job past the mean is expected to end any moment.
+        busy.since[0].store(started_ago(150_000), Ordering::Relaxed);
+        near(pool.inner.expected_wait(2), 45);
+        busy.stop(0);
+        busy.stop(1);
+        assert_eq!(pool.inner.expected_wait(0), Duration::ZERO);
     }
 }

@@ -49,6 +49,9 @@ impl Backend {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// PostgreSQL: a small pool whose commits do not wait for the WAL flush, for writes a
+    /// database crash may lose without harm (see [`Store::relaxed`]). SQLite: `pool` again.
+    relaxed: AnyPool,
     backend: Backend,
     /// SQLite has one writer: writers of this process queue here instead of spinning on
     /// `SQLITE_BUSY`. Other processes on the same file are covered by `busy_timeout`.
@@ -64,6 +67,9 @@ impl std::fmt::Debug for Store {
             .finish()
     }
 }
+
+/// The connections of [`Store::relaxed`] on PostgreSQL.
+const RELAXED_CONNECTIONS: u32 = 2;
 
 /// A write transaction; on SQLite it also holds the process's write lock.
 pub struct WriteTx {
@@ -119,12 +125,41 @@ impl Store {
                 redact_url(&settings.url)
             )
         })?;
+        let relaxed = match backend {
+            Backend::Sqlite => pool.clone(),
+            Backend::Postgres => AnyPoolOptions::new()
+                .test_before_acquire(false)
+                .max_connections(RELAXED_CONNECTIONS)
+                .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs.max(1)))
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        conn.execute("SET synchronous_commit = off").await?;
+                        Ok(())
+                    })
+                })
+                .connect_lazy(&url)
+                .with_context(|| format!("invalid database URL {}", redact_url(&settings.url)))?,
+        };
         Ok(Self {
             pool,
+            relaxed,
             backend,
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
         })
+    }
+
+    /// This store with its writes' commits not waiting for the database to flush them
+    /// (PostgreSQL's `synchronous_commit = off`, on at most two connections of their own; on
+    /// SQLite, whose commits do not flush anyway, the same store). For the outbox worker: a
+    /// lease or a delivery mark lost in a database crash means one more delivery attempt,
+    /// which the outbox allows for anyway, and each of its passes then saves two flushes
+    /// that the sign-ups' own commits would queue behind.
+    pub fn relaxed(&self) -> Self {
+        Self {
+            pool: self.relaxed.clone(),
+            ..self.clone()
+        }
     }
 
     /// Applies the embedded migrations of this backend.
@@ -224,6 +259,7 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        self.relaxed.close().await;
     }
 }
 

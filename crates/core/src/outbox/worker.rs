@@ -56,7 +56,8 @@ impl OutboxWorker {
     pub fn new(store: Store, mailer: Mailer, metrics: Metrics, settings: &MailSettings) -> Self {
         let wake = store.outbox_signal();
         Self {
-            store,
+            // Leases and marks may be lost in a database crash: one more attempt, no harm.
+            store: store.relaxed(),
             mailer,
             webhooks: None,
             metrics,

@@ -437,7 +437,57 @@ async fn a_webhook_refused_with_a_4xx_is_dead_at_once(backend: Backend) {
         .contains("410"));
 }
 
+/// Sign-ups wait for their commit to reach the disk; the outbox worker's leases and marks,
+/// which a crash may lose for the price of one more attempt, do not (on PostgreSQL; SQLite's
+/// commits never wait for a flush in WAL mode with `synchronous = NORMAL`).
+async fn only_the_outbox_worker_commits_without_waiting_for_the_flush(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let accounts = accounts_on(&db).await;
+    let store = accounts.store();
+    let relaxed = store.relaxed();
+    match backend {
+        Backend::Postgres => {
+            for (pool, expected) in [(store.pool(), "on"), (relaxed.pool(), "off")] {
+                let setting: String = sqlx::query_scalar("SHOW synchronous_commit")
+                    .fetch_one(pool)
+                    .await
+                    .unwrap();
+                assert_eq!(setting, expected);
+            }
+        }
+        Backend::Sqlite => {
+            for pool in [store.pool(), relaxed.pool()] {
+                let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                    .fetch_one(pool)
+                    .await
+                    .unwrap();
+                assert_eq!(synchronous, 1, "NORMAL");
+            }
+        }
+    }
+    // The worker writes through the relaxed store: a queued mail is claimed and marked.
+    sign_up(&accounts, 1).await;
+    let mail = MailSettings {
+        transport: MailTransport::Log,
+        ..MailSettings::default()
+    };
+    let delivered = worker(&accounts, &mail, &Metrics::new())
+        .deliver_due()
+        .await
+        .unwrap();
+    assert_eq!(delivered, 1);
+    assert_eq!(
+        count(
+            store.pool(),
+            "SELECT COUNT(*) FROM outbox WHERE status = 'delivered'"
+        )
+        .await,
+        1
+    );
+}
+
 on_each_backend!(
+    only_the_outbox_worker_commits_without_waiting_for_the_flush,
     smtp_delivers_each_mail_once_as_multipart_with_a_stable_message_id,
     a_deferred_or_dropped_mail_is_retried_then_delivered,
     a_rejected_mail_is_dead_at_once_and_an_operator_can_retry_it,

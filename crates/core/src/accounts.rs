@@ -16,7 +16,7 @@ use crate::{
     outbox::{self, AccountEvent, OutgoingMail},
     password::Password,
     store::{
-        insert_each, is_unique_violation, now_millis, store_errors_as_overload, Arg, Insert, Store,
+        insert_in, is_unique_violation, now_millis, store_errors_as_overload, Arg, Insert, Store,
     },
     tokens::{self, OneTimeToken, TokenPurpose},
     username::Username,
@@ -437,7 +437,7 @@ impl Accounts {
             mailed = true;
         }
         let written = match numbered {
-            // One atomic write: on PostgreSQL a single statement.
+            // One atomic write, in one round trip on PostgreSQL.
             None => {
                 rows.insert(0, account_row(None));
                 self.store.insert_all(rows).await.map(|()| None)
@@ -451,7 +451,7 @@ impl Accounts {
                     rows.push(outbox::mail_row(Some(account.id), &message, true)?.1);
                     mailed = true;
                 }
-                let written = insert_each(&mut tx.tx, rows).await;
+                let written = insert_in(&mut tx.tx, rows).await;
                 if written.is_ok() {
                     tx.commit().await?;
                 }

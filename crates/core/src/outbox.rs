@@ -106,10 +106,7 @@ pub(crate) async fn enqueue_webhooks(
     account: &Account,
     deliver: bool,
 ) -> Result<(), sqlx::Error> {
-    for row in webhook_rows(urls, event, account, deliver, None)? {
-        row.execute(&mut *conn).await?;
-    }
-    Ok(())
+    crate::store::insert_in(conn, webhook_rows(urls, event, account, deliver, None)?).await
 }
 
 /// The account as the gateway's own webhooks show it.

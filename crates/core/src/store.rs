@@ -198,38 +198,32 @@ impl Store {
         Ok(())
     }
 
-    /// Runs one writing statement and returns its rows. A single statement is atomic, so on
-    /// PostgreSQL it runs as it is, without the round trips of BEGIN and COMMIT; on SQLite it
-    /// runs under the process's write lock like every write.
+    /// Runs one writing statement and returns its rows. A single statement is atomic, so it
+    /// runs as it is, without the round trips of BEGIN and COMMIT; on SQLite under the
+    /// process's write lock like every write.
     pub async fn write_statement<'q>(
         &self,
         statement: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     ) -> Result<Vec<AnyRow>, sqlx::Error> {
-        match self.backend {
-            Backend::Postgres => statement.fetch_all(&self.pool).await,
-            Backend::Sqlite => {
-                let mut tx = self.begin_write().await?;
-                let rows = statement.fetch_all(&mut *tx.tx).await?;
-                tx.commit().await?;
-                Ok(rows)
-            }
-        }
+        let _lock = match self.backend {
+            Backend::Sqlite => Some(self.write_lock.lock().await),
+            Backend::Postgres => None,
+        };
+        statement.fetch_all(&self.pool).await
     }
 
-    /// Inserts the rows atomically: on PostgreSQL as one statement (one round trip instead
-    /// of BEGIN, one per row and COMMIT); on SQLite in one transaction under the write lock.
+    /// Inserts the rows atomically, in one round trip where one statement can hold them
+    /// (see [`insert_in`]); on SQLite, whose several statements are atomic only in a
+    /// transaction, in one under the write lock.
     pub(crate) async fn insert_all(&self, inserts: Vec<Insert>) -> Result<(), sqlx::Error> {
-        match self.backend {
-            Backend::Postgres => {
-                let (sql, args) = combined(inserts);
-                self.write_statement(bind_all(sqlx::query(&sql), args))
-                    .await?;
-            }
-            Backend::Sqlite => {
-                let mut tx = self.begin_write().await?;
-                insert_each(&mut tx.tx, inserts).await?;
-                tx.commit().await?;
-            }
+        if self.backend == Backend::Sqlite && inserts.len() > 1 {
+            let mut tx = self.begin_write().await?;
+            insert_in(&mut tx.tx, inserts).await?;
+            tx.commit().await?;
+        } else {
+            let (sql, args) = combined(self.backend, inserts);
+            self.write_statement(bind_all(sqlx::query(&sql), args))
+                .await?;
         }
         Ok(())
     }
@@ -322,15 +316,21 @@ impl Insert {
     }
 }
 
-/// Runs the inserts one after the other on `conn` (inside the caller's transaction),
-/// stopping at the first error.
-pub(crate) async fn insert_each(
+/// Inserts the rows on `conn` (inside the caller's transaction) in one call: on PostgreSQL
+/// one statement, on SQLite the statements one after the other in one query.
+pub(crate) async fn insert_in(
     conn: &mut sqlx::AnyConnection,
     inserts: Vec<Insert>,
 ) -> Result<(), sqlx::Error> {
-    for insert in inserts {
-        insert.execute(&mut *conn).await?;
+    if inserts.is_empty() {
+        return Ok(());
     }
+    let backend = match conn.backend_name() {
+        "PostgreSQL" => Backend::Postgres,
+        _ => Backend::Sqlite,
+    };
+    let (sql, args) = combined(backend, inserts);
+    bind_all(sqlx::query(&sql), args).execute(conn).await?;
     Ok(())
 }
 
@@ -349,21 +349,25 @@ fn bind_all<'q>(
     query
 }
 
-/// The inserts as one PostgreSQL statement, `WITH w0 AS (first), w1 AS (second) last`, each
-/// insert's placeholders moved past the arguments of those before it. Every data-modifying
-/// part of a `WITH` runs once, whether or not it is read; the statement is atomic.
-fn combined(inserts: Vec<Insert>) -> (String, Vec<Arg>) {
+/// The inserts as one query, each insert's placeholders moved past the arguments of those
+/// before it (SQLite's `$n`, like PostgreSQL's, numbers the whole query's arguments). On
+/// PostgreSQL one statement, `WITH w0 AS (first), w1 AS (second) last`: every
+/// data-modifying part of a `WITH` runs once, whether or not it is read, and the statement
+/// is atomic. SQLite has no data-modifying `WITH`: `first; second; last`.
+fn combined(backend: Backend, inserts: Vec<Insert>) -> (String, Vec<Arg>) {
     let last = inserts.len().saturating_sub(1);
     let mut sql = String::new();
     let mut args = Vec::new();
     for (index, insert) in inserts.into_iter().enumerate() {
         let offset = args.len();
         let part = renumbered(insert.sql, offset);
-        match index {
-            0 if last == 0 => sql.push_str(&part),
-            0 => sql.push_str(&format!("WITH w0 AS ({part})")),
-            i if i == last => sql.push_str(&format!(" {part}")),
-            i => sql.push_str(&format!(", w{i} AS ({part})")),
+        match (backend, index) {
+            (_, 0) if last == 0 => sql.push_str(&part),
+            (Backend::Sqlite, 0) => sql.push_str(&part),
+            (Backend::Sqlite, _) => sql.push_str(&format!("; {part}")),
+            (Backend::Postgres, 0) => sql.push_str(&format!("WITH w0 AS ({part})")),
+            (Backend::Postgres, i) if i == last => sql.push_str(&format!(" {part}")),
+            (Backend::Postgres, i) => sql.push_str(&format!(", w{i} AS ({part})")),
         }
         args.extend(insert.args);
     }
@@ -425,11 +429,14 @@ mod tests {
     #[test]
     fn inserts_combine_into_one_statement_with_their_placeholders_moved() {
         let insert = |sql, n: i64| Insert::new(sql, (0..n).map(Arg::Int).collect());
-        let (sql, args) = combined(vec![
-            insert("INSERT INTO a (x, y) VALUES ($1, $2)", 2),
-            insert("INSERT INTO b (x) VALUES ($1)", 1),
-            insert("INSERT INTO c (x, y, z) VALUES ($1, $2, $3)", 3),
-        ]);
+        let three = || {
+            vec![
+                insert("INSERT INTO a (x, y) VALUES ($1, $2)", 2),
+                insert("INSERT INTO b (x) VALUES ($1)", 1),
+                insert("INSERT INTO c (x, y, z) VALUES ($1, $2, $3)", 3),
+            ]
+        };
+        let (sql, args) = combined(Backend::Postgres, three());
         assert_eq!(
             sql,
             "WITH w0 AS (INSERT INTO a (x, y) VALUES ($1, $2)), \
@@ -437,8 +444,18 @@ mod tests {
              INSERT INTO c (x, y, z) VALUES ($4, $5, $6)"
         );
         assert_eq!(args.len(), 6);
-        let (alone, _) = combined(vec![insert("INSERT INTO a (x) VALUES ($1)", 1)]);
-        assert_eq!(alone, "INSERT INTO a (x) VALUES ($1)");
+        let (sql, args) = combined(Backend::Sqlite, three());
+        assert_eq!(
+            sql,
+            "INSERT INTO a (x, y) VALUES ($1, $2); \
+             INSERT INTO b (x) VALUES ($3); \
+             INSERT INTO c (x, y, z) VALUES ($4, $5, $6)"
+        );
+        assert_eq!(args.len(), 6);
+        for backend in [Backend::Postgres, Backend::Sqlite] {
+            let (alone, _) = combined(backend, vec![insert("INSERT INTO a (x) VALUES ($1)", 1)]);
+            assert_eq!(alone, "INSERT INTO a (x) VALUES ($1)");
+        }
         assert_eq!(
             renumbered("VALUES ($9, $10, $5)", 3),
             "VALUES ($12, $13, $8)"

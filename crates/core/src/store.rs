@@ -98,12 +98,7 @@ impl Store {
             Backend::Sqlite => prepare_sqlite_url(&settings.url)?,
             Backend::Postgres => settings.url.clone(),
         };
-        let mut options = AnyPoolOptions::new()
-            // A broken connection fails its query and is replaced; pinging on every acquire
-            // would add a round trip to each query.
-            .test_before_acquire(false)
-            .max_connections(settings.max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs.max(1)));
+        let mut options = pool_options(settings, settings.max_connections);
         if backend == Backend::Sqlite {
             options = options.min_connections(1).after_connect(|conn, _meta| {
                 Box::pin(async move {
@@ -127,10 +122,7 @@ impl Store {
         })?;
         let relaxed = match backend {
             Backend::Sqlite => pool.clone(),
-            Backend::Postgres => AnyPoolOptions::new()
-                .test_before_acquire(false)
-                .max_connections(RELAXED_CONNECTIONS)
-                .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs.max(1)))
+            Backend::Postgres => pool_options(settings, RELAXED_CONNECTIONS)
                 .after_connect(|conn, _meta| {
                     Box::pin(async move {
                         conn.execute("SET synchronous_commit = off").await?;
@@ -257,6 +249,16 @@ impl Store {
     }
 }
 
+/// The pool settings both of a store's pools share.
+fn pool_options(settings: &DatabaseSettings, max_connections: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        // A broken connection fails its query and is replaced; pinging on every acquire
+        // would add a round trip to each query.
+        .test_before_acquire(false)
+        .max_connections(max_connections.max(1))
+        .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs.max(1)))
+}
+
 /// `sqlite://data/signup.db` -> the same with `mode=rwc`, after creating `data/`.
 fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
     let rest = url
@@ -309,10 +311,7 @@ impl Insert {
 
     /// Runs this insert on its own (inside the caller's transaction).
     pub(crate) async fn execute(self, conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
-        bind_all(sqlx::query(self.sql), self.args)
-            .execute(conn)
-            .await?;
-        Ok(())
+        insert_in(conn, vec![self]).await
     }
 }
 

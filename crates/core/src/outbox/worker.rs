@@ -299,18 +299,18 @@ impl OutboxWorker {
         let dead = exhausted || matches!(error, DeliveryError::Permanent(_));
         let result = if dead { "dead" } else { "retried" };
         tracing::warn!(outbox_id = %row.id, attempts = row.attempts, %error, result, "Outbox delivery failed");
-        let mut tx = self.store.begin_write().await?;
-        sqlx::query(
-            "UPDATE outbox SET status = $1, next_attempt_at = $2, locked_until = NULL, last_error = $3, dead_at = $4 WHERE id = $5",
-        )
-        .bind(if dead { "dead" } else { "pending" })
-        .bind(now_millis() + backoff_millis(self.retry_base, row.attempts))
-        .bind(error.to_string())
-        .bind(dead.then(now_millis))
-        .bind(&row.id)
-        .execute(&mut *tx.tx)
-        .await?;
-        tx.commit().await?;
+        self.store
+            .write_statement(
+                sqlx::query(
+                    "UPDATE outbox SET status = $1, next_attempt_at = $2, locked_until = NULL, last_error = $3, dead_at = $4 WHERE id = $5",
+                )
+                .bind(if dead { "dead" } else { "pending" })
+                .bind(now_millis() + backoff_millis(self.retry_base, row.attempts))
+                .bind(error.to_string())
+                .bind(dead.then(now_millis))
+                .bind(&row.id),
+            )
+            .await?;
         self.metrics
             .outbox_messages
             .with_label_values(&[&row.kind, result])

@@ -49,6 +49,11 @@ impl Backend {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Where writes run. SQLite: one connection of its own, so its page cache stays valid
+    /// (SQLite drops a connection's whole cache when another connection has written; with
+    /// writes spread over the pool, every write re-read each page it touched). PostgreSQL:
+    /// `pool` again.
+    writer: AnyPool,
     /// PostgreSQL: a small pool whose commits do not wait for the WAL flush, for writes a
     /// database crash may lose without harm (see [`Store::relaxed`]). SQLite: `pool` again.
     relaxed: AnyPool,
@@ -98,28 +103,30 @@ impl Store {
             Backend::Sqlite => prepare_sqlite_url(&settings.url)?,
             Backend::Postgres => settings.url.clone(),
         };
-        let mut options = pool_options(settings, settings.max_connections);
-        if backend == Backend::Sqlite {
-            options = options.min_connections(1).after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
-                    conn.execute("PRAGMA busy_timeout = 5000").await?;
-                    conn.execute("PRAGMA foreign_keys = ON").await?;
-                    // Overwrite deleted and updated content, so a wiped mail body is gone
-                    // from the file, not only from the table.
-                    conn.execute("PRAGMA secure_delete = ON").await?;
-                    Ok(())
+        let open = |options: AnyPoolOptions| {
+            let url = url.clone();
+            async move {
+                options.connect(&url).await.with_context(|| {
+                    format!(
+                        "could not open the {} database {}",
+                        backend.name(),
+                        redact_url(&settings.url)
+                    )
                 })
-            });
-        }
-        let pool = options.connect(&url).await.with_context(|| {
-            format!(
-                "could not open the {} database {}",
-                backend.name(),
-                redact_url(&settings.url)
-            )
-        })?;
+            }
+        };
+        let (pool, writer) = match backend {
+            Backend::Sqlite => {
+                // The writer first: it creates the file and turns WAL on.
+                let writer = open(sqlite_options(settings, 1)).await?;
+                let pool = open(sqlite_options(settings, settings.max_connections)).await?;
+                (pool, writer)
+            }
+            Backend::Postgres => {
+                let pool = open(pool_options(settings, settings.max_connections)).await?;
+                (pool.clone(), pool)
+            }
+        };
         let relaxed = match backend {
             Backend::Sqlite => pool.clone(),
             Backend::Postgres => pool_options(settings, RELAXED_CONNECTIONS)
@@ -134,6 +141,7 @@ impl Store {
         };
         Ok(Self {
             pool,
+            writer,
             relaxed,
             backend,
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
@@ -150,6 +158,10 @@ impl Store {
     pub fn relaxed(&self) -> Self {
         Self {
             pool: self.relaxed.clone(),
+            writer: match self.backend {
+                Backend::Sqlite => self.writer.clone(),
+                Backend::Postgres => self.relaxed.clone(),
+            },
             ..self.clone()
         }
     }
@@ -161,7 +173,7 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator
-            .run(&self.pool)
+            .run(&self.writer)
             .await
             .context("could not apply the database migrations")
     }
@@ -201,23 +213,50 @@ impl Store {
             Backend::Sqlite => Some(self.write_lock.lock().await),
             Backend::Postgres => None,
         };
-        statement.fetch_all(&self.pool).await
+        statement.fetch_all(&self.writer).await
     }
 
-    /// Inserts the rows atomically, in one round trip where one statement can hold them
-    /// (see [`insert_in`]); on SQLite, whose several statements are atomic only in a
-    /// transaction, in one under the write lock.
+    /// Inserts the rows atomically in one round trip: on PostgreSQL one statement (see
+    /// [`combined`]); on SQLite, whose several statements are atomic only in a transaction,
+    /// `BEGIN IMMEDIATE; ...; COMMIT` as one query under the write lock (see
+    /// [`Store::sqlite_transaction`]).
     pub(crate) async fn insert_all(&self, inserts: Vec<Insert>) -> Result<(), sqlx::Error> {
         if self.backend == Backend::Sqlite && inserts.len() > 1 {
-            let mut tx = self.begin_write().await?;
-            insert_in(&mut tx.tx, inserts).await?;
-            tx.commit().await?;
+            let (sql, args) = combined(Backend::Sqlite, inserts);
+            self.sqlite_transaction(format!("BEGIN IMMEDIATE; {sql}; COMMIT"), args)
+                .await
         } else {
             let (sql, args) = combined(self.backend, inserts);
             self.write_statement(bind_all(sqlx::query(&sql), args))
                 .await?;
+            Ok(())
         }
-        Ok(())
+    }
+
+    /// Runs `sql`, a whole SQLite transaction from its `BEGIN` to its `COMMIT`, in one call
+    /// to the connection's thread instead of three (sqlx's `begin`, the statements, `commit`).
+    /// A statement that fails stops the query inside the transaction, which is then rolled
+    /// back; a connection that cannot roll back is closed, never handed to the next caller
+    /// inside a transaction. The call runs in a task of its own, so a caller dropped halfway
+    /// (a client gone) cannot cut the query between its `BEGIN` and its `COMMIT` either.
+    async fn sqlite_transaction(&self, sql: String, args: Vec<Arg>) -> Result<(), sqlx::Error> {
+        let pool = self.writer.clone();
+        let lock = Arc::clone(&self.write_lock);
+        let task = tokio::spawn(async move {
+            let _lock = lock.lock_owned().await;
+            let mut conn = pool.acquire().await?;
+            let result = bind_all(sqlx::query(&sql), args).execute(&mut *conn).await;
+            // ROLLBACK fails too when BEGIN did (no transaction): closing is safe either way.
+            if result.is_err() && conn.execute("ROLLBACK").await.is_err() {
+                let _ = conn.close().await;
+            }
+            result.map(drop)
+        });
+        task.await.unwrap_or_else(|failed| {
+            Err(sqlx::Error::Protocol(format!(
+                "the write task failed: {failed}"
+            )))
+        })
     }
 
     /// Begins a write transaction.
@@ -226,7 +265,7 @@ impl Store {
             Backend::Sqlite => Some(Arc::clone(&self.write_lock).lock_owned().await),
             Backend::Postgres => None,
         };
-        let tx = self.pool.begin().await?;
+        let tx = self.writer.begin().await?;
         Ok(WriteTx { tx, _lock: lock })
     }
 
@@ -239,12 +278,18 @@ impl Store {
         &self.pool
     }
 
+    /// The pool writes run on: on SQLite one connection of its own, on PostgreSQL [`Self::pool`].
+    pub fn writer(&self) -> &AnyPool {
+        &self.writer
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
         self.relaxed.close().await;
     }
 }
@@ -257,6 +302,24 @@ fn pool_options(settings: &DatabaseSettings, max_connections: u32) -> AnyPoolOpt
         .test_before_acquire(false)
         .max_connections(max_connections.max(1))
         .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs.max(1)))
+}
+
+/// [`pool_options`] with the pragmas every SQLite connection runs first.
+fn sqlite_options(settings: &DatabaseSettings, max_connections: u32) -> AnyPoolOptions {
+    pool_options(settings, max_connections)
+        .min_connections(1)
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute("PRAGMA synchronous = NORMAL").await?;
+                conn.execute("PRAGMA busy_timeout = 5000").await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                // Overwrite deleted and updated content, so a wiped mail body is gone
+                // from the file, not only from the table.
+                conn.execute("PRAGMA secure_delete = ON").await?;
+                Ok(())
+            })
+        })
 }
 
 /// `sqlite://data/signup.db` -> the same with `mode=rwc`, after creating `data/`.

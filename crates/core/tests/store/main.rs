@@ -235,6 +235,111 @@ async fn realm_webhooks_need_a_secret(backend: Backend) {
     assert!(error.to_string().contains("webhooks.secret"), "{error}");
 }
 
+/// A sign-up of `address` with a mail and a confirmation token.
+fn new_pending(address: &str, confirmation: Confirmation) -> NewAccount {
+    NewAccount {
+        id: AccountId::generate(),
+        realm: Realm::parse("tests").unwrap(),
+        email: EmailAddress::parse(address).unwrap(),
+        username: None,
+        password: Some(
+            signup_core::password::Password::parse(
+                "correct horse battery".into(),
+                Default::default(),
+            )
+            .unwrap(),
+        ),
+        profile: json!({}),
+        status: AccountStatus::PendingVerification,
+        confirmation: Some(confirmation),
+        mail: Some(signup_core::outbox::OutgoingMail {
+            to: address.into(),
+            subject: "Confirm".into(),
+            text: "/confirm".into(),
+            html: None,
+        }),
+    }
+}
+
+/// A sign-up's rows are written as one transaction in one call (on SQLite `BEGIN; ...;
+/// COMMIT` as one query): when a statement after the account's fails, the account is undone
+/// with it, and the connection that ran it is not left inside the transaction.
+async fn a_sign_up_failing_halfway_writes_nothing_and_the_next_commits(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let accounts = accounts_on(&db).await;
+    pending_account(&accounts, Duration::from_secs(60)).await;
+    let pool = accounts.store().pool();
+    // The token this sign-up will insert after its account row is taken already.
+    let confirmation = Confirmation::new(TokenPurpose::ConfirmEmail, Duration::from_secs(60));
+    sqlx::query(
+        "INSERT INTO one_time_tokens (token_hash, account_id, purpose, expires_at, created_at) \
+         SELECT $1, id, 'confirm_email', 0, 0 FROM accounts",
+    )
+    .bind(signup_core::tokens::digest(confirmation.token.as_str()))
+    .execute(pool)
+    .await
+    .unwrap();
+    let failed = accounts
+        .sign_up(new_pending("grace@example.com", confirmation))
+        .await;
+    assert!(failed.is_err(), "{failed:?}");
+    let grace = "SELECT COUNT(*) FROM accounts WHERE email = 'grace@example.com'";
+    assert_eq!(count(pool, grace).await, 0);
+    assert_eq!(count(pool, "SELECT COUNT(*) FROM outbox").await, 1);
+    // The next sign-up commits, and other connections see it.
+    let confirmation = Confirmation::new(TokenPurpose::ConfirmEmail, Duration::from_secs(60));
+    accounts
+        .sign_up(new_pending("grace@example.com", confirmation))
+        .await
+        .unwrap();
+    assert_eq!(count(pool, grace).await, 1);
+    assert_eq!(count(pool, "SELECT COUNT(*) FROM outbox").await, 2);
+}
+
+/// Drops `future` at its `pendings`-th suspension, like a request whose client went away.
+async fn dropped_after<F: std::future::Future>(future: F, pendings: usize) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let mut left = pendings;
+    std::future::poll_fn(|cx| match future.as_mut().poll(cx) {
+        std::task::Poll::Ready(output) => std::task::Poll::Ready(Some(output)),
+        std::task::Poll::Pending if left == 0 => std::task::Poll::Ready(None),
+        std::task::Poll::Pending => {
+            left -= 1;
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+/// A sign-up dropped at any await (a client gone mid-request) leaves its account with its
+/// mail or neither, and the store keeps writing.
+async fn a_sign_up_dropped_at_any_point_commits_whole_or_not_at_all(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let accounts = accounts_on(&db).await;
+    for pendings in 0..40 {
+        let confirmation = Confirmation::new(TokenPurpose::ConfirmEmail, Duration::from_secs(60));
+        let address = format!("dropped{pendings}@example.com");
+        dropped_after(
+            accounts.sign_up(new_pending(&address, confirmation)),
+            pendings,
+        )
+        .await;
+    }
+    let confirmation = Confirmation::new(TokenPurpose::ConfirmEmail, Duration::from_secs(60));
+    accounts
+        .sign_up(new_pending("last@example.com", confirmation))
+        .await
+        .unwrap();
+    let pool = accounts.store().pool();
+    // One statement, so a dropped sign-up's write that commits meanwhile cannot skew it.
+    let partial = "SELECT COUNT(*) FROM accounts a \
+                   WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.account_id = a.id) \
+                   OR NOT EXISTS (SELECT 1 FROM one_time_tokens t WHERE t.account_id = a.id)";
+    assert_eq!(count(pool, partial).await, 0);
+    let last = "SELECT COUNT(*) FROM accounts WHERE email = 'last@example.com'";
+    assert_eq!(count(pool, last).await, 1);
+}
+
 on_each_backend!(
     only_the_token_digest_is_stored,
     of_concurrent_confirmations_with_one_token_exactly_one_wins,
@@ -243,4 +348,6 @@ on_each_backend!(
     confirm_with_sets_profile_keys_and_tells_a_used_token_from_an_unknown_one,
     accounts_without_an_address_do_not_clash_and_are_found_by_user_name,
     realm_webhooks_need_a_secret,
+    a_sign_up_failing_halfway_writes_nothing_and_the_next_commits,
+    a_sign_up_dropped_at_any_point_commits_whole_or_not_at_all,
 );

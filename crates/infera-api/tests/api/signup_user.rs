@@ -161,7 +161,8 @@ async fn a_saturated_store_returns_503_with_retry_after(backend: Backend) {
         c.database.acquire_timeout_secs = 1;
     })
     .await;
-    let held = app.store.pool().acquire().await.unwrap();
+    // The sign-up's transaction runs on the writer (on PostgreSQL the one pool).
+    let held = app.store.writer().acquire().await.unwrap();
     let response = app
         .client
         .post(app.url("/signup_user"))

@@ -64,21 +64,28 @@ async fn a_sign_up_queues_a_welcome_mail_in_the_outbox(backend: Backend) {
         .unwrap()
         .to_string();
 
+    // The worker may deliver it already (it polls every 20 ms), which wipes its body: the
+    // row says which account it is for, and the mail itself is read once delivered.
     let row = sqlx::query("SELECT account_id, kind, status, payload FROM outbox")
         .fetch_one(app.store.pool())
         .await
         .unwrap();
     assert_eq!(row.get::<Option<String>, _>("account_id"), Some(id));
     assert_eq!(row.get::<String, _>("kind"), "mail");
-    assert_eq!(row.get::<String, _>("status"), "pending");
-    let payload: Value = serde_json::from_str(&row.get::<String, _>("payload")).unwrap();
-    assert_eq!(payload["to"], "ada@example.com");
-    assert_eq!(payload["subject"], "Welcome to signup-gateway");
-    assert!(payload["text"].as_str().unwrap().contains("\"ada\""));
+    let status = row.get::<String, _>("status");
+    assert!(status == "pending" || status == "delivered", "{status}");
     assert!(
-        !payload.to_string().contains("correct horse"),
+        !row.get::<String, _>("payload").contains("correct horse"),
         "the password never reaches the outbox"
     );
+    let mail = &app.mails(1).await[0];
+    assert!(mail.contains("To: ada@example.com\r\n"), "{mail}");
+    assert!(
+        mail.contains("Subject: Welcome to signup-gateway\r\n"),
+        "{mail}"
+    );
+    assert!(mail.contains("\"ada\""), "{mail}");
+    assert!(!mail.contains("correct horse"));
 }
 
 async fn a_taken_username_returns_409_and_creates_nothing(backend: Backend) {

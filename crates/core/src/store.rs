@@ -223,8 +223,7 @@ impl Store {
     pub(crate) async fn insert_all(&self, inserts: Vec<Insert>) -> Result<(), sqlx::Error> {
         if self.backend == Backend::Sqlite && inserts.len() > 1 {
             let (sql, args) = combined(Backend::Sqlite, inserts);
-            self.sqlite_transaction(format!("BEGIN IMMEDIATE; {sql}; COMMIT"), args)
-                .await
+            self.sqlite_transaction(&sql, args).await
         } else {
             let (sql, args) = combined(self.backend, inserts);
             self.write_statement(bind_all(sqlx::query(&sql), args))
@@ -233,13 +232,15 @@ impl Store {
         }
     }
 
-    /// Runs `sql`, a whole SQLite transaction from its `BEGIN` to its `COMMIT`, in one call
-    /// to the connection's thread instead of three (sqlx's `begin`, the statements, `commit`).
+    /// Runs the statements `sql` as one SQLite transaction, `BEGIN IMMEDIATE; sql; COMMIT`, in
+    /// one call to the connection's thread instead of three (sqlx's `begin`, the statements,
+    /// `commit`).
     /// A statement that fails stops the query inside the transaction, which is then rolled
     /// back; a connection that cannot roll back is closed, never handed to the next caller
     /// inside a transaction. The call runs in a task of its own, so a caller dropped halfway
     /// (a client gone) cannot cut the query between its `BEGIN` and its `COMMIT` either.
-    async fn sqlite_transaction(&self, sql: String, args: Vec<Arg>) -> Result<(), sqlx::Error> {
+    async fn sqlite_transaction(&self, sql: &str, args: Vec<Arg>) -> Result<(), sqlx::Error> {
+        let sql = format!("BEGIN IMMEDIATE; {sql}; COMMIT");
         let pool = self.writer.clone();
         let lock = Arc::clone(&self.write_lock);
         let task = tokio::spawn(async move {

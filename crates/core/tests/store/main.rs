@@ -45,23 +45,12 @@ pub(crate) async fn accounts_on(db: &TestDatabase) -> Accounts {
 /// Signs up a pending account whose mail carries a confirmation token; returns the token.
 pub(crate) async fn pending_account(accounts: &Accounts, ttl: Duration) -> String {
     let confirmation = Confirmation::new(TokenPurpose::ConfirmEmail, ttl);
-    let mail = signup_core::outbox::OutgoingMail {
-        to: "ada@example.com".into(),
-        subject: "Confirm".into(),
-        text: format!("/confirm?token={}", confirmation.token.as_str()),
-        html: None,
-    };
-    let new = NewAccount {
-        id: AccountId::generate(),
-        realm: Realm::parse("tests").unwrap(),
-        email: EmailAddress::parse("ada@example.com").unwrap(),
-        username: None,
-        password: None,
-        profile: json!({}),
-        status: AccountStatus::PendingVerification,
-        confirmation: Some(confirmation),
-        mail: Some(mail),
-    };
+    let link = format!("/confirm?token={}", confirmation.token.as_str());
+    let mut new = new_pending("ada@example.com", confirmation);
+    new.password = None;
+    if let Some(mail) = &mut new.mail {
+        mail.text = link;
+    }
     let signed_up = accounts.sign_up(new).await.unwrap();
     let token = signed_up.confirmation.expect("a token was minted");
     token.as_str().to_string()

@@ -149,10 +149,16 @@ for backend in backends:
         max_wait = float(overload["max_wait_ms"])
         row(f"[{backend}] 3x overload: offered / accepted / refused",
             f"{rate(overload):.0f} / {accepted / seconds:.1f} / {refused / seconds:.0f} req/s")
-        # The hash time the gateway measured under this load (its moving mean), which its
-        # wait estimate uses; the raw figure was measured on idle cores.
-        gauge = re.search(r'^signup_hashing_job_seconds (\S+)$', metrics.read_text(), re.M)
-        job_ms = float(gauge.group(1)) * 1000 if gauge else hash_ms
+        # The hash time the gateway measured under this load (the mean run time of the
+        # phase's hashes), which its wait estimate uses; the raw figure was measured on
+        # idle cores.
+        text = metrics.read_text()
+        run = {k: float(v) for k, v in re.findall(r'^signup_hashing_run_seconds_(sum|count) (\S+)$', text, re.M)}
+        gauge = re.search(r'^signup_hashing_job_seconds (\S+)$', text, re.M)
+        if run.get("count"):
+            job_ms = 1000 * run["sum"] / run["count"]
+        else:
+            job_ms = float(gauge.group(1)) * 1000 if gauge else hash_ms
         if p99 is not None:
             bound = max_wait + 2 * job_ms
             row(f"[{backend}] 3x overload: accepted p99", f"{p99:.0f} ms (hash {job_ms:.1f} ms in the gateway,"

@@ -225,8 +225,9 @@ pub struct HashingSettings {
     /// Sign-ups allowed to wait for a worker; past it the answer is `Overloaded` at once.
     pub queue: usize,
     /// Longest a sign-up may expect to wait for a worker (its place in the queue x the
-    /// measured hash time / workers); past it the answer is `Overloaded` at once. 0 means
-    /// four hash times.
+    /// measured hash time / workers); past it the answer is `Overloaded` at once. While real
+    /// waits run past it (hash times vary), the expected wait admitted is lowered until about
+    /// 1 wait in 100 does. 0 means four hash times.
     pub max_wait_ms: u64,
 }
 

@@ -2,11 +2,13 @@
 //!
 //! At most `workers` hashes run at once (each holds `memory_kib` of memory, so memory is
 //! bounded by workers x m), at most `queue` more wait for a worker, and a request beyond that
-//! is refused at once with [`HashingError::Overloaded`] instead of waiting without bound.
+//! is refused at once with [`HashingError::Overloaded`] instead of waiting without bound. So
+//! is one whose expected wait is past `max_wait` (see `Inner::record_wait` for how real
+//! waits, not only their estimate, are held to it).
 
 use std::{
     sync::{
-        atomic::{AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering},
         mpsc, Arc, Mutex,
     },
     time::{Duration, Instant},
@@ -131,8 +133,11 @@ struct Inner {
     mean_job_micros: AtomicU64,
     /// When each worker's current job started.
     busy: Busy,
-    /// The configured bound on the expected wait, or `None` for four mean job times.
+    /// The configured bound on the wait, or `None` for four mean job times.
     max_wait: Option<Duration>,
+    /// The share of `max_wait` the wait estimate may reach, in 65,536ths (see
+    /// [`Inner::record_wait`]).
+    wait_share: AtomicU32,
     /// Verified when an account does not exist, so that path costs what the real one does.
     dummy_hash: String,
     metrics: Metrics,
@@ -141,7 +146,7 @@ struct Inner {
 impl Inner {
     /// Whether a job may join `in_flight` others: within the count and the time bound.
     fn admits(&self, in_flight: usize) -> bool {
-        in_flight < self.capacity && self.expected_wait(in_flight) <= self.max_wait()
+        in_flight < self.capacity && self.expected_wait(in_flight) <= self.wait_limit()
     }
 
     /// The work ahead of a new job, shared by the workers: each admitted job not yet running
@@ -169,9 +174,41 @@ impl Inner {
         })
     }
 
+    /// The expected wait admitted now: `max_wait`, lowered while jobs wait past it.
+    fn wait_limit(&self) -> Duration {
+        let share = self.wait_share.load(Ordering::Relaxed);
+        self.max_wait()
+            .mul_f64(f64::from(share) / f64::from(FULL_SHARE))
+    }
+
+    /// Holds the real waits, not only their estimate, to `max_wait`. The estimate counts each
+    /// job ahead at the mean, and jobs vary (a busy or noisy machine runs some at twice the
+    /// mean), so under a full queue many admitted jobs would wait past it. Each job that
+    /// waited past `max_wait` lowers the share of it the estimate may reach by a 16th, each
+    /// other job raises it by a 99th of that (up to all of it): the share settles where about
+    /// 1 job in 100 waits past `max_wait`, whatever the estimate's error, and climbs back
+    /// when the waits shorten.
+    fn record_wait(&self, waited: Duration) {
+        let over = waited > self.max_wait();
+        let step = |share: u32| {
+            Some(if over {
+                share.saturating_sub(SHARE_DOWN)
+            } else {
+                (share + SHARE_DOWN / 99).min(FULL_SHARE)
+            })
+        };
+        let _ = self
+            .wait_share
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, step);
+        self.metrics
+            .hashing_wait_limit_seconds
+            .set(self.wait_limit().as_secs_f64());
+    }
+
     /// Folds one job's run time into the moving mean (weight 1/8; a lost race between two
     /// workers drops one sample, which a mean can afford).
     fn record_job_time(&self, took: Duration) {
+        self.metrics.hashing_run_seconds.observe(took.as_secs_f64());
         let sample = micros(took).max(1);
         let mean = self.mean_job_micros.load(Ordering::Relaxed);
         let next = (mean - mean / 8 + sample / 8).max(1);
@@ -179,6 +216,11 @@ impl Inner {
         self.metrics.hashing_job_seconds.set(next as f64 / 1e6);
     }
 }
+
+/// All of `max_wait`, as a share (see [`Inner::record_wait`]).
+const FULL_SHARE: u32 = 1 << 16;
+/// What one job waiting past `max_wait` takes off the share.
+const SHARE_DOWN: u32 = FULL_SHARE / 16;
 
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
@@ -239,7 +281,11 @@ impl std::fmt::Debug for HashingPool {
 
 /// A place in the pool (running or waiting), held from [`HashingPool::reserve`] until the
 /// job it is spent on ends, or until it is dropped unspent.
-pub struct Reservation(Arc<Inner>);
+pub struct Reservation {
+    inner: Arc<Inner>,
+    /// When the place was taken: the wait a worker ends is counted from here.
+    at: Instant,
+}
 
 impl std::fmt::Debug for Reservation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -249,7 +295,7 @@ impl std::fmt::Debug for Reservation {
 
 impl Drop for Reservation {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.inner.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -297,7 +343,7 @@ impl HashingPool {
         metrics
             .hashing_job_seconds
             .set(first_hash_micros.max(1) as f64 / 1e6);
-        Ok(Self {
+        let pool = Self {
             inner: Arc::new(Inner {
                 jobs: Mutex::new(sender),
                 capacity: worker_count + settings.queue,
@@ -308,10 +354,16 @@ impl HashingPool {
                 busy: Busy::new(worker_count),
                 max_wait: (settings.max_wait_ms > 0)
                     .then(|| Duration::from_millis(settings.max_wait_ms)),
+                wait_share: AtomicU32::new(FULL_SHARE),
                 dummy_hash,
                 metrics,
             }),
-        })
+        };
+        pool.inner
+            .metrics
+            .hashing_wait_limit_seconds
+            .set(pool.wait_limit().as_secs_f64());
+        Ok(pool)
     }
 
     /// Hashes a password with a fresh random salt. The password is wiped afterwards.
@@ -382,6 +434,7 @@ impl HashingPool {
                 .hashing_wait_seconds
                 .observe(queued_at.elapsed().as_secs_f64());
             metrics.hashing_running.inc();
+            inner.record_wait(admission.at.elapsed());
             let ran = Instant::now();
             let worker = hasher.worker;
             inner.busy.start(worker);
@@ -417,7 +470,10 @@ impl HashingPool {
         match admitted {
             Ok(previous) => {
                 inner.high_water.fetch_max(previous + 1, Ordering::AcqRel);
-                Ok(Reservation(Arc::clone(inner)))
+                Ok(Reservation {
+                    inner: Arc::clone(inner),
+                    at: Instant::now(),
+                })
             }
             Err(_) => {
                 inner.metrics.hashing_rejected.inc();
@@ -448,9 +504,15 @@ impl HashingPool {
         self.inner.expected_wait(self.in_flight())
     }
 
-    /// The longest expected wait admitted.
+    /// The configured bound on the wait (or its default, four mean hash times).
     pub fn max_wait(&self) -> Duration {
         self.inner.max_wait()
+    }
+
+    /// The longest expected wait admitted now: [`HashingPool::max_wait`], lowered while jobs
+    /// wait past it.
+    pub fn wait_limit(&self) -> Duration {
+        self.inner.wait_limit()
     }
 }
 
@@ -462,14 +524,19 @@ mod tests {
     use std::sync::mpsc;
 
     fn tiny(workers: usize, queue: usize) -> HashingPool {
+        // Only the count bounds these pools: their tests block jobs on purpose.
+        timed(workers, queue, u64::MAX / 2)
+    }
+
+    /// A pool of cheap hashes bounded in time by `max_wait_ms` as well.
+    fn timed(workers: usize, queue: usize, max_wait_ms: u64) -> HashingPool {
         let settings = HashingSettings {
             memory_kib: 64,
             iterations: 1,
             parallelism: 1,
             workers,
             queue,
-            // Only the count bounds these pools: their tests block jobs on purpose.
-            max_wait_ms: u64::MAX / 2,
+            max_wait_ms,
         };
         HashingPool::new(&settings, Metrics::new()).unwrap()
     }
@@ -545,15 +612,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_job_whose_expected_wait_exceeds_the_budget_is_refused_before_the_queue_is_full() {
-        let settings = HashingSettings {
-            memory_kib: 64,
-            iterations: 1,
-            parallelism: 1,
-            workers: 1,
-            queue: 100,
-            max_wait_ms: 250,
-        };
-        let pool = HashingPool::new(&settings, Metrics::new()).unwrap();
+        let pool = timed(1, 100, 250);
         // Teach the pool that a job takes 100 ms.
         pool.inner.mean_job_micros.store(100_000, Ordering::Relaxed);
         let (release_tx, release_rx) = mpsc::channel::<()>();
@@ -593,6 +652,87 @@ mod tests {
             job.await.unwrap().unwrap();
         }
         assert!(!pool.is_saturated());
+    }
+
+    #[test]
+    fn waits_past_the_budget_lower_the_wait_admitted_until_waits_shorten() {
+        let pool = timed(1, 100, 150);
+        let inner = &pool.inner;
+        let limit_gauge = || inner.metrics.hashing_wait_limit_seconds.get();
+        assert_eq!(limit_gauge(), 0.15);
+        // A job takes 40 ms and none runs yet: a job joining three others waits 120 ms,
+        // one joining four 160.
+        inner.mean_job_micros.store(40_000, Ordering::Relaxed);
+        assert!(inner.admits(3));
+        assert!(!inner.admits(4));
+
+        // Four jobs waited past 150 ms: the estimate may now reach 3/4 of it, 112.5 ms.
+        for _ in 0..4 {
+            inner.record_wait(Duration::from_millis(151));
+        }
+        assert_eq!(pool.wait_limit(), Duration::from_micros(112_500));
+        assert_eq!(limit_gauge(), pool.wait_limit().as_secs_f64());
+        assert_eq!(pool.max_wait(), Duration::from_millis(150));
+        assert!(inner.admits(2));
+        assert!(
+            !inner.admits(3),
+            "the place that expects 120 ms is refused now"
+        );
+        let held: Vec<_> = (0..3).map(|_| pool.reserve().unwrap()).collect();
+        assert!(matches!(pool.reserve(), Err(HashingError::Overloaded)));
+        drop(held);
+
+        // A wait of the budget itself is within it, and 99 such waits undo about one over:
+        // 112.5 + 9.4 ms.
+        for _ in 0..99 {
+            inner.record_wait(Duration::from_millis(150));
+        }
+        let limit = pool.wait_limit();
+        assert!(
+            limit > Duration::from_millis(121) && limit < Duration::from_millis(122),
+            "{limit:?}"
+        );
+        assert!(inner.admits(3));
+        // Short waits never raise it past the budget.
+        for _ in 0..1000 {
+            inner.record_wait(Duration::ZERO);
+        }
+        assert_eq!(pool.wait_limit(), Duration::from_millis(150));
+        assert_eq!(limit_gauge(), pool.wait_limit().as_secs_f64());
+        assert!(!inner.admits(4));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_job_counts_its_wait_from_its_reservation() {
+        let pool = timed(1, 10, 20);
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let first = tokio::spawn({
+            let pool = pool.clone();
+            async move {
+                pool.run(move |_| {
+                    let _ = release_rx.recv();
+                })
+                .await
+            }
+        });
+        while pool.inner.metrics.hashing_running.get() < 1 {
+            tokio::task::yield_now().await;
+        }
+        // The second place is held past the budget before its job can start.
+        let second = pool.reserve().unwrap();
+        let reserved = Instant::now();
+        while reserved.elapsed() <= Duration::from_millis(25) {
+            tokio::task::yield_now().await;
+        }
+        release_tx.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        pool.run_reserved(second, |_| ()).await.unwrap();
+        assert!(pool.wait_limit() < Duration::from_millis(20));
+        assert_eq!(
+            pool.inner.metrics.hashing_wait_limit_seconds.get(),
+            pool.wait_limit().as_secs_f64()
+        );
+        assert_eq!(pool.inner.metrics.hashing_run_seconds.get_sample_count(), 2);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -23,6 +23,11 @@ pub struct Metrics {
     /// Hashes refused because the queue was full.
     pub hashing_rejected: prometheus::IntCounter,
     pub hashing_job_seconds: prometheus::Gauge,
+    /// Each password hash's run time.
+    pub hashing_run_seconds: Histogram,
+    /// The expected wait admitted now (`hashing.max_wait_ms`, lowered while real waits run
+    /// past it).
+    pub hashing_wait_limit_seconds: prometheus::Gauge,
     /// `signup_outbox_messages_total{kind,result}`: delivered, retried, dead.
     pub outbox_messages: IntCounterVec,
     /// Age of the oldest row still waiting for delivery (0 when none).
@@ -101,6 +106,22 @@ impl Metrics {
             "Moving mean of one password hash's run time: the unit of the wait estimate and of hashing.max_wait_ms's default.",
         )
         .expect("static metric definition");
+        let hashing_run_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "signup_hashing_run_seconds",
+                "Run time of each password hash on its worker.",
+            )
+            .buckets(vec![
+                0.001, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5,
+                1.0,
+            ]),
+        )
+        .expect("static metric definition");
+        let hashing_wait_limit_seconds = prometheus::Gauge::new(
+            "signup_hashing_wait_limit_seconds",
+            "The expected wait for a hashing worker admitted now: hashing.max_wait_ms, lowered while real waits run past it.",
+        )
+        .expect("static metric definition");
         let outbox_oldest_pending_seconds = prometheus::Gauge::new(
             "signup_outbox_oldest_pending_age_seconds",
             "Age of the oldest outbox row still waiting for delivery.",
@@ -120,6 +141,8 @@ impl Metrics {
             Box::new(hashing_wait_seconds.clone()),
             Box::new(hashing_rejected.clone()),
             Box::new(hashing_job_seconds.clone()),
+            Box::new(hashing_run_seconds.clone()),
+            Box::new(hashing_wait_limit_seconds.clone()),
             Box::new(outbox_messages.clone()),
             Box::new(outbox_oldest_pending_seconds.clone()),
             Box::new(rate_limit_store_unavailable.clone()),
@@ -138,6 +161,8 @@ impl Metrics {
             hashing_wait_seconds,
             hashing_rejected,
             hashing_job_seconds,
+            hashing_run_seconds,
+            hashing_wait_limit_seconds,
             outbox_messages,
             outbox_oldest_pending_seconds,
             rate_limit_store_unavailable,

@@ -200,6 +200,10 @@ impl Inner {
         let _ = self
             .wait_share
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, step);
+        self.publish_wait_limit();
+    }
+
+    fn publish_wait_limit(&self) {
         self.metrics
             .hashing_wait_limit_seconds
             .set(self.wait_limit().as_secs_f64());
@@ -359,10 +363,7 @@ impl HashingPool {
                 metrics,
             }),
         };
-        pool.inner
-            .metrics
-            .hashing_wait_limit_seconds
-            .set(pool.wait_limit().as_secs_f64());
+        pool.inner.publish_wait_limit();
         Ok(pool)
     }
 
@@ -720,10 +721,7 @@ mod tests {
         }
         // The second place is held past the budget before its job can start.
         let second = pool.reserve().unwrap();
-        let reserved = Instant::now();
-        while reserved.elapsed() <= Duration::from_millis(25) {
-            tokio::task::yield_now().await;
-        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
         release_tx.send(()).unwrap();
         first.await.unwrap().unwrap();
         pool.run_reserved(second, |_| ()).await.unwrap();
